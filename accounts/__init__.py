@@ -1,0 +1,1 @@
+"""Staff users, roles, teams, MFA and agent availability."""

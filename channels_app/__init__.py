@@ -1,0 +1,1 @@
+"""Every channel's adapter: email, live chat, SMS, social; realtime events."""

@@ -1,0 +1,43 @@
+"""Websocket consumers: transport only; they authenticate, join groups and relay events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from channels_app import realtime
+
+
+class AgentInboxConsumer(AsyncJsonWebsocketConsumer):
+    """Live inbox updates for signed-in staff; ``{"action": "catch_up", "since": N}`` replays missed events."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_staff:
+            await self.close(code=4401)
+            return
+        await self.channel_layer.group_add(realtime.AGENT_INBOX_GROUP, self.channel_name)
+        await self.accept()
+        sequence = await database_sync_to_async(realtime.latest_sequence)(group=realtime.AGENT_INBOX_GROUP)
+        await self.send_json({"type": "hello", "seq": sequence})
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(realtime.AGENT_INBOX_GROUP, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict) or content.get("action") != "catch_up":
+            await self.send_json({"type": "error", "detail": "Unknown action."})
+            return
+        try:
+            since = int(content.get("since", 0))
+        except (TypeError, ValueError):
+            await self.send_json({"type": "error", "detail": "'since' must be a sequence number."})
+            return
+        missed = await database_sync_to_async(realtime.events_since)(group=realtime.AGENT_INBOX_GROUP, sequence=since)
+        for event in missed:
+            await self.send_json(event)
+
+    async def realtime_event(self, message: dict[str, Any]) -> None:
+        await self.send_json(message["event"])

@@ -1,0 +1,74 @@
+"""The one way services publish live events: numbered, kept briefly for catch-up, sent after commit.
+
+Each event gets a sequence number from one Redis counter and is stored in a capped
+sorted set, so a browser that reconnects with the last number it saw receives
+exactly what it missed. Agents' payloads and customers' payloads are built by the
+callers separately; this module never mixes audiences.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import redis
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+
+AGENT_INBOX_GROUP = "agents.inbox"
+BACKLOG_SIZE = 1000
+_KEY_PREFIX = "helpdesk:realtime"
+
+
+@cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def _sequence_key(group: str) -> str:
+    return f"{_KEY_PREFIX}:{group}:seq"
+
+
+def _backlog_key(group: str) -> str:
+    return f"{_KEY_PREFIX}:{group}:backlog"
+
+
+def publish_now(*, group: str, event_type: str, payload: dict[str, Any]) -> int:
+    """Number, store and broadcast one event; returns its sequence number."""
+    client = _redis()
+    sequence = int(client.incr(_sequence_key(group)))
+    event = {"type": event_type, "seq": sequence, "payload": payload}
+    pipeline = client.pipeline()
+    pipeline.zadd(_backlog_key(group), {json.dumps(event): sequence})
+    pipeline.zremrangebyrank(_backlog_key(group), 0, -BACKLOG_SIZE - 1)
+    pipeline.execute()
+    channel_layer = get_channel_layer()
+    if channel_layer is not None:
+        async_to_sync(channel_layer.group_send)(group, {"type": "realtime.event", "event": event})
+    return sequence
+
+
+def publish_after_commit(*, group: str, event_type: str, payload: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: publish_now(group=group, event_type=event_type, payload=payload))
+
+
+def events_since(*, group: str, sequence: int) -> list[dict[str, Any]]:
+    raw = _redis().zrangebyscore(_backlog_key(group), f"({sequence}", "+inf")
+    return [json.loads(item) for item in raw]
+
+
+def latest_sequence(*, group: str) -> int:
+    value = _redis().get(_sequence_key(group))
+    return int(value) if value else 0
+
+
+def publish_ticket_changed(*, ticket_id: int, ticket_number: int, change: str) -> None:
+    """Tell every open agent inbox that a ticket appeared or changed."""
+    publish_after_commit(
+        group=AGENT_INBOX_GROUP,
+        event_type=f"ticket.{change}",
+        payload={"ticket_id": ticket_id, "number": ticket_number},
+    )

@@ -1,0 +1,5 @@
+"""The helpdesk project package."""
+
+from helpdesk.celery import app as celery_app
+
+__all__ = ("celery_app",)

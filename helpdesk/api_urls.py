@@ -1,0 +1,7 @@
+"""REST API routes, version 1."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("store/", include("orders.api.urls")),
+]

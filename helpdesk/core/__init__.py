@@ -1,0 +1,1 @@
+"""What every app shares: the timestamped base model, ApplicationError and the API error handler."""

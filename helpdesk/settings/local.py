@@ -1,0 +1,24 @@
+"""Development settings: with no DATABASE_URL / REDIS_URL, embedded servers under var/ are used."""
+
+import os
+
+from helpdesk.settings.base import *  # noqa: F403
+from helpdesk.settings.base import BASE_DIR, DATABASES, configure_redis, env
+
+DEBUG = env.bool("DEBUG", default=True)
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_PORT = env.int("EMAIL_PORT", default=1025)
+
+if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
+    from helpdesk.embedded import ensure_embedded_services
+
+    _embedded = ensure_embedded_services(BASE_DIR / "var")
+    if not os.environ.get("DATABASE_URL"):
+        DATABASES["default"] = {
+            **env.db_url_config(_embedded.database_url),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    if not os.environ.get("REDIS_URL"):
+        REDIS_URL = _embedded.redis_url
+        globals().update(configure_redis(REDIS_URL))

@@ -1,0 +1,26 @@
+"""Test settings: the servers named by DATABASE_URL / REDIS_URL (``make test`` starts embedded ones)."""
+
+import os
+
+from helpdesk.settings.base import *  # noqa: F403
+
+if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
+    raise RuntimeError(
+        "Tests need DATABASE_URL and REDIS_URL; `make test` starts embedded servers when they are unset."
+    )
+
+# Each pytest-xdist worker gets its own Redis database, so channel groups and queues never cross.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{int(_worker or 0) + 1}"  # noqa: F405
+globals().update(configure_redis(REDIS_URL))  # noqa: F405
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production-use-0123456789"  # noqa: S105
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORE_WEBHOOK_SECRET = "test-store-webhook-secret"  # noqa: S105
+CELERY_TASK_ALWAYS_EAGER = False
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

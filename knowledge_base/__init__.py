@@ -1,0 +1,1 @@
+"""Help-center categories and articles."""

@@ -1,0 +1,1 @@
+"""Products, orders, items and shipments synced from the store."""

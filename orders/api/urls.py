@@ -1,0 +1,3 @@
+"""Store sync API routes."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Read-only dashboards for managers."""

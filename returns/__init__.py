@@ -1,0 +1,1 @@
+"""Return requests, refunds and refund authority."""

@@ -1,0 +1,1 @@
+"""CSAT, NPS and CES surveys and their responses."""

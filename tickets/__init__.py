@@ -1,0 +1,1 @@
+"""Tickets, their one timeline of messages, and the agent workspace."""

@@ -1,0 +1,110 @@
+"""Tickets and their single timeline of messages (every channel) with attachments."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+
+from accounts.models import Team
+from customers.models import Customer
+from helpdesk.core.models import TimeStampedModel
+from orders.models import Order
+from tickets.choices import Channel, MessageDirection, Priority, TicketStatus
+
+TICKET_NUMBER_SEQUENCE = "tickets_ticket_number_seq"
+
+
+class Tag(TimeStampedModel):
+    """A contact reason admins keep, so managers can see why customers write."""
+
+    name = models.CharField(max_length=64, unique=True)
+    is_complaint = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(TimeStampedModel):
+    number = models.BigIntegerField(
+        unique=True,
+        editable=False,
+        db_default=models.Func(models.Value(TICKET_NUMBER_SEQUENCE), function="nextval"),
+    )
+    subject = models.CharField(max_length=255)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    status = models.CharField(max_length=16, choices=TicketStatus.choices, default=TicketStatus.NEW)
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tickets"
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
+    last_message_at = models.DateTimeField(db_default=Now(), db_index=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, help_text="Raised on every change; guards concurrent replies.")
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged")
+
+    class Meta:
+        ordering = ["-last_message_at", "-id"]
+        permissions = [("view_all_tickets", "Can view every ticket, whoever it is assigned to")]
+        indexes = [
+            models.Index(fields=["-last_message_at", "-id"], name="ticket_inbox_order"),
+            models.Index(fields=["status", "-last_message_at", "-id"], name="ticket_status_inbox"),
+            models.Index(fields=["assignee", "-last_message_at", "-id"], name="ticket_assignee_inbox"),
+            models.Index(fields=["customer", "-created_at"], name="ticket_customer_history"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+
+class Message(TimeStampedModel):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    direction = models.CharField(max_length=16, choices=MessageDirection.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, help_text="Sanitised HTML; never raw input.")
+    external_message_id = models.CharField(max_length=998, null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="message_timeline")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_message_id"],
+                condition=models.Q(external_message_id__isnull=False),
+                name="message_unique_external_id_per_channel",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} on {self.ticket_id}"
+
+    @property
+    def is_note(self) -> bool:
+        return self.direction == MessageDirection.NOTE
+
+
+class Attachment(TimeStampedModel):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="attachments/%Y/%m/", blank=True)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_id = models.CharField(max_length=255, blank=True, help_text="For inline images referenced by cid:")
+    is_inline = models.BooleanField(default=False)
+    refusal_reason = models.CharField(max_length=255, blank=True, help_text="Why the file was not kept, if it was not.")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename
