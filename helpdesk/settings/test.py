@@ -9,9 +9,11 @@ if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         "Tests need DATABASE_URL and REDIS_URL; `make test` starts embedded servers when they are unset."
     )
 
-# Each pytest-xdist worker gets its own Redis database, so channel groups and queues never cross.
-_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{int(_worker or 0) + 1}"  # noqa: F405
+# Each pytest-xdist worker gets its own Redis database (the URL's number plus the worker's),
+# so channel groups, queues and realtime sequences never cross between workers.
+_worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_redis_base, _slash, _redis_db = REDIS_URL.rpartition("/")  # noqa: F405
+REDIS_URL = f"{_redis_base}/{int(_redis_db or 0) + _worker}"
 globals().update(configure_redis(REDIS_URL))  # noqa: F405
 
 DEBUG = False
