@@ -5,3 +5,13 @@ class ChannelsAppConfig(AppConfig):
     name = "channels_app"
     verbose_name = "Channels"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from channels_app import realtime
+        from channels_app.providers.email import send_email_message
+        from tickets.choices import Channel
+        from tickets.delivery import register_channel_sender
+        from tickets.events import register_ticket_listener
+
+        register_ticket_listener(realtime.publish_ticket_change)
+        register_channel_sender(Channel.EMAIL, send_email_message)

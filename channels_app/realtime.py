@@ -18,6 +18,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
+from tickets.events import TicketChange
+
 AGENT_INBOX_GROUP = "agents.inbox"
 BACKLOG_SIZE = 1000
 _KEY_PREFIX = "helpdesk:realtime"
@@ -65,10 +67,10 @@ def latest_sequence(*, group: str) -> int:
     return int(value) if value else 0
 
 
-def publish_ticket_changed(*, ticket_id: int, ticket_number: int, change: str) -> None:
-    """Tell every open agent inbox that a ticket appeared or changed."""
+def publish_ticket_change(change: TicketChange) -> None:
+    """Tell every open agent inbox that a ticket appeared or changed (registered with tickets.events)."""
     publish_after_commit(
         group=AGENT_INBOX_GROUP,
-        event_type=f"ticket.{change}",
-        payload={"ticket_id": ticket_id, "number": ticket_number},
+        event_type=f"ticket.{change.change}",
+        payload={"ticket_id": change.ticket_id, "number": change.number},
     )

@@ -73,6 +73,9 @@ class Message(TimeStampedModel):
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True, help_text="Sanitised HTML; never raw input.")
     external_message_id = models.CharField(max_length=998, null=True, blank=True)
+    references = models.JSONField(default=list, blank=True, help_text="Message-IDs this message answers.")
+    sender_address = models.CharField(max_length=254, blank=True)
+    is_automatic = models.BooleanField(default=False, help_text="Sent by the helpdesk, not by a person.")
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -108,3 +111,31 @@ class Attachment(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class MessageDelivery(TimeStampedModel):
+    """The outbox row for one outgoing message: delivered once, whatever retries happen."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="delivery")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.message_id}: {self.status}"
+
+
+class AutoAcknowledgement(TimeStampedModel):
+    """At most one automatic acknowledgement per ticket (the unique ticket enforces it)."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="auto_acknowledgement")
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"Acknowledgement of {self.ticket_id}"

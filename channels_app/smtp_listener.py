@@ -1,0 +1,67 @@
+"""The inbound SMTP listener: accepts mail on SMTP_INBOUND_PORT and hands each message to email_receive.
+
+A message is answered 250 only after it is committed (as a ticket message or in
+quarantine); any failure answers 451 so the sending server retries and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from django.db import close_old_connections
+
+from channels_app.email_inbound import email_receive
+from channels_app.models import QuarantinedEmail
+
+logger = logging.getLogger(__name__)
+MAX_MESSAGE_BYTES = 40 * 1024 * 1024
+
+
+def _receive_blocking(raw: bytes, sender: str, recipients: tuple[str, ...]) -> str:
+    close_old_connections()
+    try:
+        result = email_receive(
+            raw=raw, source=QuarantinedEmail.Source.SMTP, envelope_sender=sender, recipients=recipients
+        )
+    finally:
+        close_old_connections()
+    if isinstance(result, QuarantinedEmail):
+        return "250 2.0.0 Message accepted for review"
+    return f"250 2.0.0 Message accepted as ticket #{result.ticket.number}"
+
+
+class InboundEmailHandler:
+    def __init__(self, *, workers: int = 8) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smtp-ingest")
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", errors="surrogateescape")
+        recipients = tuple(str(r) for r in envelope.rcpt_tos)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self.executor, _receive_blocking, raw, str(envelope.mail_from or ""), recipients
+            )
+        except Exception:
+            logger.exception("could not store an inbound email from %r; asking the sender to retry", envelope.mail_from)
+            return "451 4.3.0 Temporary failure storing the message; please retry"
+
+
+def smtp_controller(*, host: str, port: int, max_message_bytes: int = MAX_MESSAGE_BYTES, **kwargs: Any) -> Controller:
+    return Controller(
+        InboundEmailHandler(),
+        hostname=host,
+        port=port,
+        data_size_limit=max_message_bytes,
+        decode_data=False,
+        server_hostname="helpdesk",
+        ready_timeout=10,
+        **kwargs,
+    )

@@ -1,0 +1,42 @@
+"""What happens after a ticket changes: listeners registered by higher apps, and the follow-up tasks.
+
+``tickets`` cannot import ``channels_app``; instead channels_app registers its realtime
+publisher here from its AppConfig.ready().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from tickets.models import Ticket
+
+
+@dataclass(frozen=True)
+class TicketChange:
+    ticket_id: int
+    number: int
+    change: str  # "created" | "updated"
+
+
+TicketListener = Callable[[TicketChange], None]
+_listeners: list[TicketListener] = []
+
+
+def register_ticket_listener(listener: TicketListener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def after_ticket_change(*, ticket: Ticket, change: str, acknowledge: bool = False) -> None:
+    """Call inside the writing transaction; listeners and tasks run only once it commits."""
+    event = TicketChange(ticket_id=ticket.pk, number=ticket.number, change=change)
+    for listener in _listeners:
+        listener(event)
+    if acknowledge:
+        from tickets.tasks import send_auto_acknowledgement_task
+
+        ticket_id = ticket.pk
+        transaction.on_commit(lambda: send_auto_acknowledgement_task.delay(ticket_id))

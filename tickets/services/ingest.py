@@ -1,0 +1,196 @@
+"""The one door in: every channel hands its normalised inbound message to ``ingest``."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from customers.identities import customer_find_or_create_by_identity
+from customers.models import Customer
+from tickets.choices import Channel, MessageDirection, TicketStatus
+from tickets.events import after_ticket_change
+from tickets.html import sanitise_html
+from tickets.models import Attachment, Message, Ticket
+
+logger = logging.getLogger(__name__)
+
+SUBJECT_TOKEN = re.compile(r"\[#(\d{3,12})\]")
+
+
+@dataclass(frozen=True)
+class InboundAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+    content_id: str = ""
+    is_inline: bool = False
+    refusal_reason: str = ""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    channel: str
+    sender_kind: str
+    sender_address: str
+    body_text: str
+    sender_name: str = ""
+    subject: str = ""
+    body_html: str = ""
+    external_message_id: str | None = None
+    references: tuple[str, ...] = ()
+    ticket_number_hint: int | None = None
+    is_automated: bool = False
+    received_at: datetime | None = None
+    language: str | None = None
+    attachments: tuple[InboundAttachment, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    ticket: Ticket
+    message: Message
+    is_new_ticket: bool
+    is_duplicate: bool
+
+
+def _existing_message(inbound: InboundMessage) -> Message | None:
+    if not inbound.external_message_id:
+        return None
+    return (
+        Message.objects.select_related("ticket")
+        .filter(channel=inbound.channel, external_message_id=inbound.external_message_id)
+        .first()
+    )
+
+
+def _thread_target(inbound: InboundMessage, customer: Customer) -> Ticket | None:
+    """The open conversation this message continues, if any."""
+    if inbound.references:
+        referenced = (
+            Message.objects.filter(external_message_id__in=list(inbound.references))
+            .select_related("ticket")
+            .order_by("-created_at")
+            .first()
+        )
+        if referenced is not None:
+            return referenced.ticket
+    number = inbound.ticket_number_hint
+    if number is None and inbound.subject:
+        match = SUBJECT_TOKEN.search(inbound.subject)
+        number = int(match.group(1)) if match else None
+    if number is not None:
+        ticket = Ticket.objects.filter(number=number, customer=customer).first()
+        if ticket is not None:
+            return ticket
+    if inbound.channel != Channel.EMAIL:
+        # Conversational channels: the customer's latest unresolved ticket on that channel.
+        return (
+            Ticket.objects.filter(customer=customer, channel=inbound.channel)
+            .exclude(status__in=[TicketStatus.SOLVED, TicketStatus.CLOSED])
+            .order_by("-last_message_at")
+            .first()
+        )
+    return None
+
+
+def _follow_merges(ticket: Ticket) -> Ticket:
+    seen = set()
+    while ticket.merged_into_id and ticket.pk not in seen:
+        seen.add(ticket.pk)
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    return ticket
+
+
+def _store_attachments(message: Message, attachments: tuple[InboundAttachment, ...]) -> None:
+    from django.core.files.base import ContentFile
+
+    for item in attachments:
+        attachment = Attachment(
+            message=message,
+            filename=item.filename[:255],
+            content_type=item.content_type[:255],
+            size=len(item.content),
+            content_id=item.content_id[:255],
+            is_inline=item.is_inline,
+            refusal_reason=item.refusal_reason,
+        )
+        if not item.refusal_reason:
+            attachment.file.save(item.filename[:100] or "attachment", ContentFile(item.content), save=False)
+        attachment.save()
+
+
+def _record(inbound: InboundMessage) -> IngestResult:
+    customer, _created = customer_find_or_create_by_identity(
+        kind=inbound.sender_kind,
+        value=inbound.sender_address,
+        name=inbound.sender_name,
+        language=inbound.language,
+    )
+    target = _thread_target(inbound, customer)
+    if target is not None:
+        target = _follow_merges(target)
+        if target.status == TicketStatus.CLOSED:
+            target = None  # a closed conversation stays closed; the customer gets a follow-up ticket
+    is_new_ticket = target is None
+    received_at = inbound.received_at or timezone.now()
+    if target is None:
+        ticket = Ticket.objects.create(
+            subject=(inbound.subject or inbound.body_text[:80] or "(no subject)")[:255],
+            customer=customer,
+            channel=inbound.channel,
+            status=TicketStatus.NEW,
+            last_message_at=received_at,
+        )
+    else:
+        ticket = Ticket.objects.select_for_update().get(pk=target.pk)
+        reopen = ticket.status in {TicketStatus.SOLVED, TicketStatus.PENDING}
+        Ticket.objects.filter(pk=ticket.pk).update(
+            last_message_at=received_at,
+            version=F("version") + 1,
+            status=TicketStatus.OPEN if reopen else ticket.status,
+            solved_at=None if reopen else ticket.solved_at,
+        )
+        ticket.refresh_from_db()
+    message = Message.objects.create(
+        ticket=ticket,
+        channel=inbound.channel,
+        direction=MessageDirection.INBOUND,
+        body_text=inbound.body_text,
+        body_html=sanitise_html(inbound.body_html) if inbound.body_html else "",
+        external_message_id=inbound.external_message_id,
+        references=list(inbound.references),
+        sender_address=inbound.sender_address,
+    )
+    if inbound.received_at:
+        Message.objects.filter(pk=message.pk).update(created_at=inbound.received_at)
+    _store_attachments(message, inbound.attachments)
+    return IngestResult(ticket=ticket, message=message, is_new_ticket=is_new_ticket, is_duplicate=False)
+
+
+def ingest(*, inbound: InboundMessage) -> IngestResult:
+    """Record one inbound message on the right ticket; a repeated delivery is recognised, not doubled."""
+    existing = _existing_message(inbound)
+    if existing is not None:
+        return IngestResult(ticket=existing.ticket, message=existing, is_new_ticket=False, is_duplicate=True)
+    try:
+        with transaction.atomic():
+            result = _record(inbound)
+            after_ticket_change(
+                ticket=result.ticket,
+                change="created" if result.is_new_ticket else "updated",
+                acknowledge=result.is_new_ticket and not inbound.is_automated,
+            )
+    except IntegrityError:
+        # A concurrent delivery of the same message won the unique (channel, external id) race.
+        existing = _existing_message(inbound)
+        if existing is None:
+            raise
+        return IngestResult(ticket=existing.ticket, message=existing, is_new_ticket=False, is_duplicate=True)
+    logger.info("ingested message %s onto ticket #%s", result.message.pk, result.ticket.number)
+    return result
