@@ -25,7 +25,7 @@ def thread_references(*, ticket: Ticket) -> list[str]:
         .order_by("created_at", "id")
         .values_list("external_message_id", flat=True)
     )
-    return list(ids)[-20:]
+    return [value for value in ids if value][-20:]
 
 
 def message_create_outbound(
