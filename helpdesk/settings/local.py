@@ -3,7 +3,7 @@
 import os
 
 from helpdesk.settings.base import *  # noqa: F403
-from helpdesk.settings.base import BASE_DIR, DATABASES, configure_redis, env
+from helpdesk.settings.base import BASE_DIR, DATABASES, configure_redis, database_config, env
 
 DEBUG = env.bool("DEBUG", default=True)
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
@@ -14,11 +14,7 @@ if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
 
     _embedded = ensure_embedded_services(BASE_DIR / "var")
     if not os.environ.get("DATABASE_URL"):
-        DATABASES["default"] = {
-            **env.db_url_config(_embedded.database_url),
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
-        }
+        DATABASES["default"] = database_config(_embedded.database_url)
     if not os.environ.get("REDIS_URL"):
         REDIS_URL = _embedded.redis_url
         globals().update(configure_redis(REDIS_URL))
