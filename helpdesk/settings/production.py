@@ -1,5 +1,7 @@
 """Production settings: every secret and server comes from the environment; nothing is embedded."""
 
+import secrets
+
 from django.core.exceptions import ImproperlyConfigured
 
 from helpdesk.settings.base import *  # noqa: F403
@@ -30,8 +32,9 @@ CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
-# The development webhook secret in base.py is public; production has none unless one is configured.
-STORE_WEBHOOK_SECRET = env("STORE_WEBHOOK_SECRET", default="")
+# base.py's development webhook secret is public. Without a configured secret, production verifies against
+# a random one nobody knows, so every store webhook is refused instead of being forgeable by anyone.
+STORE_WEBHOOK_SECRET = env("STORE_WEBHOOK_SECRET", default="") or secrets.token_urlsafe(32)
 
 # Static files are collected into STATIC_ROOT when the image is built; serve only those (with their
 # compressed variants) rather than searching the source folders on every start.

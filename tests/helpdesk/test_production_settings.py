@@ -98,6 +98,22 @@ def test_production_settings_never_import_the_embedded_servers():
     assert result.stdout.strip() == "[] []"
 
 
+@pytest.mark.parametrize("configured", [None, "store-secret-from-the-environment"], ids=["unset", "set"])
+def test_production_never_verifies_store_webhooks_with_a_known_secret(configured):
+    skip_if_dotenv_defines("STORE_WEBHOOK_SECRET")
+    probe = "from django.conf import settings\nprint(repr(settings.STORE_WEBHOOK_SECRET))\n"
+
+    result = run_python("-c", probe, environment=production_environment(STORE_WEBHOOK_SECRET=configured))
+
+    assert result.returncode == 0, result.stderr
+    secret = result.stdout.strip().strip("'")
+    if configured:
+        assert secret == configured
+    else:
+        assert secret not in {"", "development-store-webhook-secret"}
+        assert len(secret) >= 32
+
+
 def test_healthz_answers_plain_http_while_other_pages_redirect_to_https():
     # Container and load-balancer health checks speak plain HTTP to the web process.
     probe = (
