@@ -11,7 +11,8 @@ class ChannelsAppConfig(AppConfig):
         from channels_app.providers.email import send_email_message
         from tickets.choices import Channel
         from tickets.delivery import register_channel_sender
-        from tickets.events import register_ticket_listener
+        from tickets.events import register_staff_notifier, register_ticket_listener
 
         register_ticket_listener(realtime.publish_ticket_change)
+        register_staff_notifier(realtime.publish_staff_notification)
         register_channel_sender(Channel.EMAIL, send_email_message)

@@ -18,13 +18,17 @@ class AgentInboxConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated or not user.is_staff:
             await self.close(code=4401)
             return
+        self.personal_group = realtime.staff_group(user.pk)
         await self.channel_layer.group_add(realtime.AGENT_INBOX_GROUP, self.channel_name)
+        await self.channel_layer.group_add(self.personal_group, self.channel_name)
         await self.accept()
         sequence = await database_sync_to_async(realtime.latest_sequence)(group=realtime.AGENT_INBOX_GROUP)
         await self.send_json({"type": "hello", "seq": sequence})
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(realtime.AGENT_INBOX_GROUP, self.channel_name)
+        if hasattr(self, "personal_group"):
+            await self.channel_layer.group_discard(self.personal_group, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or content.get("action") != "catch_up":

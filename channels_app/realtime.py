@@ -74,3 +74,12 @@ def publish_ticket_change(change: TicketChange) -> None:
         event_type=f"ticket.{change.change}",
         payload={"ticket_id": change.ticket_id, "number": change.number},
     )
+
+
+def staff_group(user_id: int) -> str:
+    return f"agents.user.{user_id}"
+
+
+def publish_staff_notification(user_id: int, kind: str, payload: dict[str, Any]) -> None:
+    """A notification for one colleague (registered with tickets.events)."""
+    publish_after_commit(group=staff_group(user_id), event_type=f"notification.{kind}", payload=payload)

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from helpdesk.core import views as core_views
+from tickets import public_views as ticket_public_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -14,6 +15,7 @@ urlpatterns = [
     path("staff/", include("accounts.urls")),
     path("inbox/", include("tickets.urls")),
     path("store/", include("orders.urls")),
+    path("requests/<str:token>/confirm/", ticket_public_views.confirm_solved, name="ticket-confirm-solved"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("helpdesk.api_urls")),

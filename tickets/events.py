@@ -22,12 +22,25 @@ class TicketChange:
 
 
 TicketListener = Callable[[TicketChange], None]
+StaffNotifier = Callable[[int, str, dict], None]
 _listeners: list[TicketListener] = []
+_notifiers: list[StaffNotifier] = []
 
 
 def register_ticket_listener(listener: TicketListener) -> None:
     if listener not in _listeners:
         _listeners.append(listener)
+
+
+def register_staff_notifier(notifier: StaffNotifier) -> None:
+    if notifier not in _notifiers:
+        _notifiers.append(notifier)
+
+
+def notify_staff(*, user_id: int, kind: str, payload: dict) -> None:
+    """Tell one colleague something (a mention, an SLA warning) once the transaction commits."""
+    for notifier in _notifiers:
+        notifier(user_id, kind, payload)
 
 
 def after_ticket_change(*, ticket: Ticket, change: str, acknowledge: bool = False) -> None:

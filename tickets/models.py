@@ -48,6 +48,12 @@ class Ticket(TimeStampedModel):
     closed_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1, help_text="Raised on every change; guards concurrent replies.")
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged")
+    split_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="splits")
+    status_changed_at = models.DateTimeField(db_default=Now())
+    first_agent_reply_at = models.DateTimeField(null=True, blank=True)
+    complaint_due_at = models.DateTimeField(null=True, blank=True)
+    complaint_extension_sent_at = models.DateTimeField(null=True, blank=True)
+    pending_reminder_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-last_message_at", "-id"]
@@ -139,3 +145,60 @@ class AutoAcknowledgement(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Acknowledgement of {self.ticket_id}"
+
+
+class TicketActivity(models.Model):
+    """The audit trail of a ticket: who changed what, when and why."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status changed"
+        PRIORITY = "priority", "Priority changed"
+        ASSIGNMENT = "assignment", "Assignment changed"
+        TAGS = "tags", "Tags changed"
+        MERGE = "merge", "Merged"
+        SPLIT = "split", "Split"
+        ESCALATION = "escalation", "Escalated"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="activities")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    details = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="activity_timeline")]
+        verbose_name_plural = "ticket activities"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.ticket_id}"
+
+
+class Escalation(TimeStampedModel):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="escalations")
+    escalated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    to_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    to_supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Escalation of {self.ticket_id}"
+
+
+class Mention(TimeStampedModel):
+    """A colleague named with @ in an internal note; they are notified once."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions")
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user"], name="mention_once_per_note")]
+
+    def __str__(self) -> str:
+        return f"@{self.user_id} in {self.message_id}"

@@ -188,6 +188,12 @@ SPECTACULAR_SETTINGS = {
 STORE_WEBHOOK_SECRET = env("STORE_WEBHOOK_SECRET", default="development-store-webhook-secret")
 STORE_WEBHOOK_TOLERANCE_SECONDS = 300
 
+# --- Ticket lifecycle ----------------------------------------------------------------
+TICKET_AUTO_CLOSE_DAYS = env.int("TICKET_AUTO_CLOSE_DAYS", default=4)
+TICKET_PENDING_REMINDER_DAYS = env.int("TICKET_PENDING_REMINDER_DAYS", default=3)
+COMPLAINT_NOTICE_DAYS_BEFORE = env.int("COMPLAINT_NOTICE_DAYS_BEFORE", default=5)
+COMPLAINT_EXTENSION_DAYS = env.int("COMPLAINT_EXTENSION_DAYS", default=14)
+
 # --- Email ---------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", default="127.0.0.1")

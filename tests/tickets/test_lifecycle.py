@@ -1,0 +1,275 @@
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.choices import Role
+from helpdesk.core.exceptions import ApplicationError
+from tests.accounts.factories import TeamFactory, UserFactory
+from tests.customers.factories import CustomerIdentityFactory
+from tests.orders.factories import OrderFactory
+from tests.tickets.factories import MessageFactory, TagFactory, TicketFactory
+from tickets.choices import MessageDirection, TicketStatus
+from tickets.models import Escalation, Mention, Message, MessageDelivery, Ticket, TicketActivity
+from tickets.services.complaints import complaints_send_extension_notices
+from tickets.services.conversation import StaleTicketError, ticket_add_note, ticket_reply
+from tickets.services.lifecycle import ticket_assign, ticket_change_status, ticket_escalate, ticket_set_tags
+from tickets.services.merge import ticket_merge, ticket_split
+from tickets.status_effects import confirmation_token, tickets_close_solved, tickets_remind_pending
+from tickets.status_machine import ALLOWED_TRANSITIONS, InvalidTransitionError
+
+pytestmark = pytest.mark.django_db
+S = TicketStatus
+
+
+def _ticket(status=S.OPEN, **kwargs):
+    ticket = TicketFactory(status=status, **kwargs)
+    CustomerIdentityFactory(customer=ticket.customer)
+    return ticket
+
+
+ALL_PAIRS = [(a, b) for a in S.values for b in S.values if a != b]
+
+
+@pytest.mark.parametrize(("current", "target"), ALL_PAIRS)
+def test_every_status_transition_follows_the_table(agent, current, target):
+    ticket = _ticket(status=current)
+
+    if target in ALLOWED_TRANSITIONS[current]:
+        ticket_change_status(ticket_id=ticket.pk, status=target, actor=agent)
+        ticket.refresh_from_db()
+        assert ticket.status == target
+        assert TicketActivity.objects.filter(ticket=ticket, kind="status").count() == 1
+    else:
+        with pytest.raises(InvalidTransitionError) as error:
+            ticket_change_status(ticket_id=ticket.pk, status=target, actor=agent)
+        assert error.value.message
+        ticket.refresh_from_db()
+        assert ticket.status == current
+        assert not TicketActivity.objects.filter(ticket=ticket).exists()
+
+
+def test_solving_asks_the_customer_to_confirm_and_confirming_closes(client, agent):
+    ticket = _ticket()
+
+    ticket_change_status(ticket_id=ticket.pk, status=S.SOLVED, actor=agent)
+
+    request = Message.objects.get(ticket=ticket, direction=MessageDirection.OUTBOUND)
+    token = confirmation_token(ticket=ticket)
+    assert f"/requests/{token}/confirm/" in request.body_text
+    assert client.get(reverse("ticket-confirm-solved", args=[token])).status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.status == S.SOLVED  # a GET (a link preview) never closes
+    response = client.post(reverse("ticket-confirm-solved", args=[token]))
+    assert response.status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.status == S.CLOSED
+
+
+def test_a_forged_confirmation_link_changes_nothing(client):
+    ticket = _ticket(status=S.SOLVED)
+
+    response = client.post(reverse("ticket-confirm-solved", args=["forged-token"]))
+
+    assert response.status_code == 404
+    ticket.refresh_from_db()
+    assert ticket.status == S.SOLVED
+
+
+def test_solved_tickets_close_after_the_configured_days(settings):
+    settings.TICKET_AUTO_CLOSE_DAYS = 4
+    old = _ticket(status=S.SOLVED, solved_at=timezone.now() - timedelta(days=5))
+    recent = _ticket(status=S.SOLVED, solved_at=timezone.now() - timedelta(days=1))
+
+    assert tickets_close_solved() == 1
+    assert tickets_close_solved() == 0
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (old.status, recent.status) == (S.CLOSED, S.SOLVED)
+
+
+def test_pending_customers_are_reminded_once(settings):
+    settings.TICKET_PENDING_REMINDER_DAYS = 3
+    waiting = _ticket(status=S.PENDING, status_changed_at=timezone.now() - timedelta(days=4))
+
+    assert tickets_remind_pending() == 1
+    assert tickets_remind_pending() == 0
+    assert Message.objects.filter(ticket=waiting, direction=MessageDirection.OUTBOUND).count() == 1
+
+
+def test_a_reply_on_a_ticket_that_changed_since_loading_is_held_back(agent):
+    ticket = _ticket()
+    loaded_version = ticket.version
+    seen = MessageFactory(ticket=ticket)
+    colleague = UserFactory(role=Role.AGENT)
+    colleague_reply = ticket_reply(ticket_id=ticket.pk, author=colleague, body_text="Refund issued.")
+
+    with pytest.raises(StaleTicketError) as error:
+        ticket_reply(
+            ticket_id=ticket.pk,
+            author=agent,
+            body_text="Let me check that for you.",
+            expected_version=loaded_version,
+            last_seen_message_id=seen.pk,
+        )
+
+    assert error.value.status_code == 409
+    assert error.value.extra["new_message_ids"] == [colleague_reply.pk]
+    assert not Message.objects.filter(body_text="Let me check that for you.").exists()
+    assert MessageDelivery.objects.count() == 1
+
+
+def test_a_reply_with_the_current_version_is_sent_and_recorded(agent):
+    ticket = _ticket(status=S.NEW)
+
+    message = ticket_reply(ticket_id=ticket.pk, author=agent, body_text="Hi!", expected_version=ticket.version)
+
+    ticket.refresh_from_db()
+    assert message.direction == MessageDirection.OUTBOUND
+    assert ticket.status == S.OPEN
+    assert ticket.assignee == agent
+    assert ticket.first_agent_reply_at is not None
+    assert ticket.version > 1
+    assert MessageDelivery.objects.get(message=message).status == MessageDelivery.Status.PENDING
+
+
+def test_reply_can_set_pending_in_one_step(agent):
+    ticket = _ticket()
+
+    ticket_reply(ticket_id=ticket.pk, author=agent, body_text="Could you send a photo?", status=S.PENDING)
+
+    ticket.refresh_from_db()
+    assert ticket.status == S.PENDING
+
+
+def test_a_closed_ticket_takes_no_reply(agent):
+    ticket = _ticket(status=S.CLOSED)
+
+    with pytest.raises(ApplicationError):
+        ticket_reply(ticket_id=ticket.pk, author=agent, body_text="Hello?")
+
+    assert Message.objects.count() == 0
+
+
+def test_notes_notify_mentioned_colleagues_and_never_go_out(agent, django_capture_on_commit_callbacks):
+    ticket = _ticket()
+    colleague = UserFactory(email="bea@store.test", role=Role.AGENT)
+    UserFactory(email="beatrice@store.test", role=Role.AGENT)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        note = ticket_add_note(ticket_id=ticket.pk, author=agent, body_text="@bea can you check the refund? cc @nobody")
+
+    assert note.direction == MessageDirection.NOTE
+    assert list(Mention.objects.values_list("user", flat=True)) == [colleague.pk]
+    assert not MessageDelivery.objects.exists()
+    assert len(callbacks) == 2  # the mention notification and the inbox event
+
+
+def test_merging_moves_the_timeline_tags_and_order(agent):
+    target = _ticket()
+    order = OrderFactory(customer=target.customer)
+    source = _ticket(customer=target.customer, order=order)
+    tag = TagFactory(name="shipping")
+    source.tags.add(tag)
+    MessageFactory.create_batch(2, ticket=source)
+    MessageFactory(ticket=target)
+
+    ticket_merge(source_id=source.pk, target_id=target.pk, actor=agent)
+
+    source.refresh_from_db()
+    target.refresh_from_db()
+    assert target.messages.count() == 3
+    assert list(target.tags.all()) == [tag]
+    assert target.order == order
+    assert source.merged_into == target
+    assert source.status == S.CLOSED
+
+
+def test_merging_tickets_of_different_customers_is_refused(agent):
+    first, second = _ticket(), _ticket()
+
+    with pytest.raises(ApplicationError):
+        ticket_merge(source_id=first.pk, target_id=second.pk, actor=agent)
+
+    first.refresh_from_db()
+    assert first.merged_into is None
+
+
+def test_splitting_a_message_opens_its_own_ticket(agent):
+    ticket = _ticket()
+    MessageFactory(ticket=ticket, body_text="Where is my order?")
+    other = MessageFactory(ticket=ticket, body_text="Also: can I change my address?\nThanks")
+
+    new_ticket = ticket_split(message_id=other.pk, actor=agent)
+
+    assert new_ticket.subject == "Also: can I change my address?"
+    assert new_ticket.split_from == ticket
+    assert list(new_ticket.messages.all()) == [other]
+    assert ticket.messages.count() == 1
+
+
+def test_escalation_records_who_when_and_why(agent, supervisor):
+    ticket = _ticket()
+    team = TeamFactory(name="Billing")
+
+    ticket_escalate(ticket_id=ticket.pk, actor=agent, reason="Customer threatens chargeback", team=team)
+    ticket_escalate(ticket_id=ticket.pk, actor=agent, reason="Needs a goodwill refund", supervisor=supervisor)
+
+    ticket.refresh_from_db()
+    assert ticket.team == team
+    assert ticket.assignee == supervisor
+    reasons = list(Escalation.objects.order_by("created_at").values_list("escalated_by", "reason"))
+    assert reasons == [(agent.pk, "Customer threatens chargeback"), (agent.pk, "Needs a goodwill refund")]
+
+
+def test_escalating_to_an_agent_as_supervisor_is_refused(agent):
+    ticket = _ticket()
+    other_agent = UserFactory(role=Role.AGENT)
+
+    with pytest.raises(ApplicationError):
+        ticket_escalate(ticket_id=ticket.pk, actor=agent, reason="help", supervisor=other_agent)
+
+    assert not Escalation.objects.exists()
+
+
+def test_unknown_contact_reasons_are_refused_and_known_ones_recorded(agent):
+    ticket = _ticket()
+    TagFactory(name="damaged")
+
+    with pytest.raises(ApplicationError):
+        ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["made-up"])
+    ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["damaged"])
+
+    assert list(ticket.tags.values_list("name", flat=True)) == ["damaged"]
+
+
+def test_a_complaint_gets_a_thirty_day_clock_and_one_extension_notice(agent):
+    ticket = _ticket()
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=timezone.now() - timedelta(days=27))
+    TagFactory(name="complaint", is_complaint=True)
+
+    ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["complaint"])
+    ticket.refresh_from_db()
+    due = ticket.complaint_due_at
+
+    assert due is not None
+    assert (due - ticket.created_at).days == 30
+    assert complaints_send_extension_notices() == 1
+    assert complaints_send_extension_notices() == 0
+    ticket.refresh_from_db()
+    assert ticket.complaint_due_at > due
+    notice = Message.objects.get(ticket=ticket, direction=MessageDirection.OUTBOUND)
+    assert "more time" in notice.body_text
+
+
+def test_assigning_to_a_non_staff_user_is_refused(agent):
+    ticket = _ticket()
+    outsider = UserFactory(is_staff=False, role="")
+
+    with pytest.raises(ApplicationError):
+        ticket_assign(ticket_id=ticket.pk, actor=agent, assignee=outsider)
+
+    ticket.refresh_from_db()
+    assert ticket.assignee is None

@@ -1,0 +1,61 @@
+"""Complaints must be resolved within 30 days; the customer hears in good time if more is needed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+
+from tickets.models import Ticket
+from tickets.services.outbound import message_create_outbound
+from tickets.status_machine import UNRESOLVED_STATUSES
+
+COMPLAINT_RESOLUTION_DAYS = 30
+
+
+def complaint_start_clock(*, ticket: Ticket) -> None:
+    """Start the 30-day clock from when the customer first wrote, once per ticket."""
+    if ticket.complaint_due_at is None:
+        ticket.complaint_due_at = ticket.created_at + timedelta(days=COMPLAINT_RESOLUTION_DAYS)
+        Ticket.objects.filter(pk=ticket.pk, complaint_due_at__isnull=True).update(
+            complaint_due_at=ticket.complaint_due_at
+        )
+
+
+def complaint_extension_text(*, ticket: Ticket, new_date: datetime) -> str:
+    with translation.override(ticket.customer.language or "en"):
+        return _(
+            "We are still working on your complaint #%(number)s and need a little more time to resolve it "
+            "properly. We now expect to give you our answer by %(date)s. Thank you for your patience."
+        ) % {"number": ticket.number, "date": formats.date_format(new_date, "DATE_FORMAT")}
+
+
+def complaints_send_extension_notices(*, now: datetime | None = None) -> int:
+    """Tell customers whose complaint is near its deadline (and still unresolved) the new date; once each."""
+    now = now or timezone.now()
+    notice_days = getattr(settings, "COMPLAINT_NOTICE_DAYS_BEFORE", 5)
+    extension_days = getattr(settings, "COMPLAINT_EXTENSION_DAYS", 14)
+    due_ids = list(
+        Ticket.objects.filter(
+            complaint_due_at__lte=now + timedelta(days=notice_days),
+            complaint_extension_sent_at__isnull=True,
+            status__in=UNRESOLVED_STATUSES,
+        ).values_list("pk", flat=True)[:500]
+    )
+    sent = 0
+    for ticket_id in due_ids:
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket_id)
+            if ticket.complaint_extension_sent_at is not None or ticket.status not in UNRESOLVED_STATUSES:
+                continue
+            assert ticket.complaint_due_at is not None  # noqa: S101 - filtered above
+            new_date = ticket.complaint_due_at + timedelta(days=extension_days)
+            message_create_outbound(
+                ticket=ticket, body_text=complaint_extension_text(ticket=ticket, new_date=new_date), is_automatic=True
+            )
+            Ticket.objects.filter(pk=ticket.pk).update(complaint_extension_sent_at=now, complaint_due_at=new_date)
+            sent += 1
+    return sent

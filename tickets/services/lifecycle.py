@@ -1,0 +1,169 @@
+"""Status, priority, tags, assignment, escalation: every change a ticket goes through, guarded here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Team, User
+from helpdesk.core.exceptions import ApplicationError
+from tickets.choices import Priority, TicketStatus
+from tickets.events import after_ticket_change
+from tickets.models import Escalation, Tag, Ticket, TicketActivity
+from tickets.status_machine import check_transition
+
+
+def ticket_lock(*, ticket_id: int) -> Ticket:
+    """Fetch a ticket for writing, holding its row lock until the transaction ends."""
+    try:
+        return Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket_id)
+    except Ticket.DoesNotExist:
+        raise ApplicationError(_("That ticket does not exist.")) from None
+
+
+def ticket_touch(*, ticket: Ticket, fields: Iterable[str] = (), is_conversation_change: bool = True) -> None:
+    """Save the given fields; a change that makes a drafted reply obsolete (a new message, a new
+    status or owner) raises the version, so a colleague's reply written before it is held back."""
+    changes: dict[str, object] = {name: getattr(ticket, name) for name in fields}
+    if is_conversation_change:
+        changes["version"] = F("version") + 1
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now(), **changes)
+    ticket.refresh_from_db(fields=["version", "updated_at"])
+
+
+def _record(ticket: Ticket, actor: User | None, kind: str, **details: object) -> None:
+    TicketActivity.objects.create(ticket=ticket, actor=actor, kind=kind, details=details)
+
+
+def ticket_apply_status(*, ticket: Ticket, status: str, actor: User | None) -> None:
+    """Move a locked ticket to ``status`` after checking the transition; no save of other fields."""
+    check_transition(current=ticket.status, target=status)
+    if ticket.status == status:
+        return
+    previous = ticket.status
+    now = timezone.now()
+    ticket.status = status
+    ticket.status_changed_at = now
+    if status == TicketStatus.SOLVED:
+        ticket.solved_at = now
+    elif status == TicketStatus.CLOSED:
+        ticket.closed_at = now
+    elif previous == TicketStatus.SOLVED:
+        ticket.solved_at = None
+    ticket_touch(ticket=ticket, fields=["status", "status_changed_at", "solved_at", "closed_at"])
+    _record(ticket, actor, TicketActivity.Kind.STATUS, before=previous, after=status)
+    from tickets.status_effects import after_status_change
+
+    after_status_change(ticket=ticket, previous=previous)
+
+
+@transaction.atomic
+def ticket_change_status(*, ticket_id: int, status: str, actor: User | None) -> Ticket:
+    ticket = ticket_lock(ticket_id=ticket_id)
+    if status not in TicketStatus.values:
+        raise ApplicationError(_("Unknown status: %(status)s") % {"status": status})
+    ticket_apply_status(ticket=ticket, status=status, actor=actor)
+    after_ticket_change(ticket=ticket, change="updated")
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_priority(*, ticket_id: int, priority: str, actor: User | None) -> Ticket:
+    if priority not in Priority.values:
+        raise ApplicationError(_("Unknown priority: %(priority)s") % {"priority": priority})
+    ticket = ticket_lock(ticket_id=ticket_id)
+    if ticket.priority != priority:
+        previous, ticket.priority = ticket.priority, priority
+        ticket_touch(ticket=ticket, fields=["priority"], is_conversation_change=False)
+        _record(ticket, actor, TicketActivity.Kind.PRIORITY, before=previous, after=priority)
+        after_ticket_change(ticket=ticket, change="updated")
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_tags(
+    *, ticket_id: int, actor: User | None, add: Iterable[str] = (), remove: Iterable[str] = ()
+) -> Ticket:
+    """Add and remove contact reasons; only tags admins keep may be used."""
+    ticket = ticket_lock(ticket_id=ticket_id)
+    add_names, remove_names = set(add), set(remove)
+    known = {tag.name: tag for tag in Tag.objects.filter(name__in=add_names | remove_names)}
+    unknown = sorted(add_names - known.keys())
+    if unknown:
+        raise ApplicationError(_("Unknown contact reasons: %(names)s") % {"names": ", ".join(unknown)})
+    ticket.tags.add(*[known[name] for name in add_names])
+    ticket.tags.remove(*[known[name] for name in remove_names if name in known])
+    ticket_touch(ticket=ticket, is_conversation_change=False)
+    _record(ticket, actor, TicketActivity.Kind.TAGS, added=sorted(add_names), removed=sorted(remove_names))
+    from tickets.services.complaints import complaint_start_clock
+
+    if any(known[name].is_complaint for name in add_names):
+        complaint_start_clock(ticket=ticket)
+    after_ticket_change(ticket=ticket, change="updated")
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(
+    *, ticket_id: int, actor: User | None, assignee: User | None, team: Team | None = None, keep_team: bool = True
+) -> Ticket:
+    ticket = ticket_lock(ticket_id=ticket_id)
+    if assignee is not None and not (assignee.is_active and assignee.is_staff):
+        raise ApplicationError(_("Tickets can only be assigned to active staff."))
+    before = {"assignee": ticket.assignee_id, "team": ticket.team_id}
+    ticket.assignee = assignee
+    if team is not None or not keep_team:
+        ticket.team = team
+    if before == {"assignee": ticket.assignee_id, "team": ticket.team_id}:
+        return ticket
+    if ticket.status == TicketStatus.NEW and assignee is not None:
+        ticket.status = TicketStatus.OPEN
+        ticket.status_changed_at = timezone.now()
+    ticket_touch(ticket=ticket, fields=["assignee", "team", "status", "status_changed_at"])
+    _record(
+        ticket,
+        actor,
+        TicketActivity.Kind.ASSIGNMENT,
+        before=before,
+        after={"assignee": ticket.assignee_id, "team": ticket.team_id},
+    )
+    after_ticket_change(ticket=ticket, change="updated")
+    return ticket
+
+
+@transaction.atomic
+def ticket_escalate(
+    *, ticket_id: int, actor: User, reason: str, team: Team | None = None, supervisor: User | None = None
+) -> Escalation:
+    """Hand a ticket up to a team or a supervisor, recording who, when and why."""
+    if not reason.strip():
+        raise ApplicationError(_("Say why the ticket is escalated."))
+    if team is None and supervisor is None:
+        raise ApplicationError(_("Escalate to a team or to a supervisor."))
+    if supervisor is not None and not supervisor.has_perm("tickets.view_all_tickets"):
+        raise ApplicationError(_("%(name)s is not a supervisor.") % {"name": supervisor.display_name})
+    ticket = ticket_lock(ticket_id=ticket_id)
+    if ticket.status == TicketStatus.CLOSED:
+        raise ApplicationError(_("A closed ticket cannot be escalated."))
+    escalation = Escalation.objects.create(
+        ticket=ticket, escalated_by=actor, to_team=team, to_supervisor=supervisor, reason=reason.strip()
+    )
+    if team is not None:
+        ticket.team = team
+    if supervisor is not None:
+        ticket.assignee = supervisor
+    ticket_touch(ticket=ticket, fields=["team", "assignee"])
+    _record(
+        ticket,
+        actor,
+        TicketActivity.Kind.ESCALATION,
+        team=team.pk if team else None,
+        supervisor=supervisor.pk if supervisor else None,
+        reason=escalation.reason,
+    )
+    after_ticket_change(ticket=ticket, change="updated")
+    return escalation
