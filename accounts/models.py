@@ -75,6 +75,7 @@ class AgentProfile(TimeStampedModel):
     ticket_capacity = models.PositiveSmallIntegerField(default=25)
     availability = models.CharField(max_length=16, choices=Availability.choices, default=Availability.OFFLINE)
     availability_changed_at = models.DateTimeField(null=True, blank=True)
+    last_assigned_at = models.DateTimeField(null=True, blank=True, help_text="For round robin among equals.")
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_availability_display()})"

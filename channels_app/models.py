@@ -23,3 +23,23 @@ class QuarantinedEmail(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Quarantined {self.source} email {self.pk}: {self.reason[:60]}"
+
+
+class ImapMailbox(TimeStampedModel):
+    """An existing mailbox the IMAP poller reads (beat runs it every minute)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField(default=993)
+    use_ssl = models.BooleanField(default=True)
+    username = models.CharField(max_length=255)
+    password = models.CharField(max_length=255)
+    folder = models.CharField(max_length=255, default="INBOX")
+    uid_validity = models.BigIntegerField(null=True, blank=True)
+    last_seen_uid = models.BigIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.username}@{self.host})"

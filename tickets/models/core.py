@@ -54,6 +54,7 @@ class Ticket(TimeStampedModel):
     complaint_due_at = models.DateTimeField(null=True, blank=True)
     complaint_extension_sent_at = models.DateTimeField(null=True, blank=True)
     pending_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    sla_next_due_at = models.DateTimeField(null=True, blank=True, help_text="The earliest running SLA target.")
 
     class Meta:
         ordering = ["-last_message_at", "-id"]
@@ -63,6 +64,9 @@ class Ticket(TimeStampedModel):
             models.Index(fields=["status", "-last_message_at", "-id"], name="ticket_status_inbox"),
             models.Index(fields=["assignee", "-last_message_at", "-id"], name="ticket_assignee_inbox"),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_history"),
+            models.Index(
+                fields=["sla_next_due_at"], name="ticket_sla_due", condition=models.Q(sla_next_due_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -76,8 +80,9 @@ class Message(TimeStampedModel):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
-    body_text = models.TextField(blank=True)
+    body_text = models.TextField(blank=True, help_text="What agents see: quoted history stripped.")
     body_html = models.TextField(blank=True, help_text="Sanitised HTML; never raw input.")
+    quoted_text = models.TextField(blank=True, help_text="The quoted history stripped from body_text, kept.")
     external_message_id = models.CharField(max_length=998, null=True, blank=True)
     references = models.JSONField(default=list, blank=True, help_text="Message-IDs this message answers.")
     sender_address = models.CharField(max_length=254, blank=True)
