@@ -17,6 +17,7 @@ from tickets.choices import Channel, MessageDirection, TicketStatus
 from tickets.events import after_ticket_change
 from tickets.html import sanitise_html
 from tickets.models import Attachment, Message, Ticket
+from tickets.services.intake import ticket_on_created
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +171,12 @@ def _record(inbound: InboundMessage) -> IngestResult:
     if inbound.received_at:
         Message.objects.filter(pk=message.pk).update(created_at=inbound.received_at)
     _store_attachments(message, inbound.attachments)
+    if is_new_ticket:
+        ticket_on_created(ticket=ticket, first_message=message)
+    else:
+        from tickets.sla_hooks import sla_after_customer_message
+
+        sla_after_customer_message(ticket=ticket, received_at=received_at)
     return IngestResult(ticket=ticket, message=message, is_new_ticket=is_new_ticket, is_duplicate=False)
 
 
