@@ -4,7 +4,7 @@ import factory
 from django.utils import timezone
 
 from orders.choices import OrderStatus, ShipmentStatus
-from orders.models import Order, OrderItem, Product, Shipment
+from orders.models import Order, OrderItem, Product, Shipment, StoreWebhookEvent
 from tests.customers.factories import CustomerFactory
 
 
@@ -53,3 +53,12 @@ class ShipmentFactory(factory.django.DjangoModelFactory):
     tracking_number = factory.Sequence(lambda n: f"1Z999AA1{n:08d}")
     tracking_url = factory.LazyAttribute(lambda s: f"https://track.example.test/{s.tracking_number}")
     status = ShipmentStatus.IN_TRANSIT
+
+
+class StoreWebhookEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StoreWebhookEvent
+
+    event_id = factory.Sequence(lambda n: f"evt_{n:06d}")
+    event_type = "order.created"
+    payload = factory.LazyAttribute(lambda event: {"id": event.event_id, "type": event.event_type, "data": {}})
