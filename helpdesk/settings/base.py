@@ -181,6 +181,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SWAGGER_UI_DIST": "/static/vendor/swagger-ui",
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.choices.OrderStatus",
+        "ShipmentStatusEnum": "orders.choices.ShipmentStatus",
+    },
     "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui/favicon-32x32.png",
 }
 

@@ -15,6 +15,7 @@ from customers.services import (
 from orders.services import order_customer_reassign
 from tests.customers.factories import CustomerFactory, CustomerIdentityFactory
 from tests.orders.factories import OrderFactory
+from tests.tickets.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +204,13 @@ def test_registered_merge_steps_run_inside_the_merge_once_each(monkeypatch):
 
     # Identities have moved before the registered steps run.
     assert calls == [(source.pk, target.pk, 0)]
+
+
+def test_merging_customers_moves_their_tickets():
+    source, target = CustomerFactory(), CustomerFactory()
+    ticket = TicketFactory(customer=source)
+
+    customer_merge(source=source, target=target)
+
+    ticket.refresh_from_db()
+    assert ticket.customer_id == target.pk
