@@ -1,0 +1,14 @@
+"""What every new ticket goes through once, whatever channel it came from.
+
+Each step lives in its own module; they run in this order inside the creating
+transaction: priority rules (they read the first message), routing (it may use
+the priority), then the SLA clock (it depends on priority, channel and team).
+"""
+
+from __future__ import annotations
+
+from tickets.models import Message, Ticket
+
+
+def ticket_on_created(*, ticket: Ticket, first_message: Message) -> None:
+    """Apply the desk's rules to a ticket that has just been created."""
