@@ -26,8 +26,13 @@ _KEY_PREFIX = "helpdesk:realtime"
 
 
 @cache
-def _redis() -> redis.Redis:
+def redis_client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def ticket_group(ticket_id: int) -> str:
+    """Staff looking at one ticket: presence and changes to that ticket."""
+    return f"agents.ticket.{ticket_id}"
 
 
 def _sequence_key(group: str) -> str:
@@ -40,7 +45,7 @@ def _backlog_key(group: str) -> str:
 
 def publish_now(*, group: str, event_type: str, payload: dict[str, Any]) -> int:
     """Number, store and broadcast one event; returns its sequence number."""
-    client = _redis()
+    client = redis_client()
     sequence = int(client.incr(_sequence_key(group)))
     event = {"type": event_type, "seq": sequence, "payload": payload}
     pipeline = client.pipeline()
@@ -58,22 +63,20 @@ def publish_after_commit(*, group: str, event_type: str, payload: dict[str, Any]
 
 
 def events_since(*, group: str, sequence: int) -> list[dict[str, Any]]:
-    raw = _redis().zrangebyscore(_backlog_key(group), f"({sequence}", "+inf")
+    raw = redis_client().zrangebyscore(_backlog_key(group), f"({sequence}", "+inf")
     return [json.loads(item) for item in raw]
 
 
 def latest_sequence(*, group: str) -> int:
-    value = _redis().get(_sequence_key(group))
+    value = redis_client().get(_sequence_key(group))
     return int(value) if value else 0
 
 
 def publish_ticket_change(change: TicketChange) -> None:
     """Tell every open agent inbox that a ticket appeared or changed (registered with tickets.events)."""
-    publish_after_commit(
-        group=AGENT_INBOX_GROUP,
-        event_type=f"ticket.{change.change}",
-        payload={"ticket_id": change.ticket_id, "number": change.number},
-    )
+    payload = {"ticket_id": change.ticket_id, "number": change.number}
+    publish_after_commit(group=AGENT_INBOX_GROUP, event_type=f"ticket.{change.change}", payload=payload)
+    publish_after_commit(group=ticket_group(change.ticket_id), event_type=f"ticket.{change.change}", payload=payload)
 
 
 def staff_group(user_id: int) -> str:

@@ -1,6 +1,8 @@
 """The customer record and the identities (emails, phones, social handles) that point to it."""
 
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from customers.choices import IdentityKind
@@ -19,6 +21,7 @@ class Customer(TimeStampedModel):
 
     class Meta:
         ordering = ["name", "id"]
+        indexes = [GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="customer_name_search")]
 
     def __str__(self) -> str:
         return self.name or (self.primary_email or f"Customer #{self.pk}")

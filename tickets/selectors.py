@@ -5,17 +5,45 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from customers.choices import IdentityKind
-from customers.models import CustomerIdentity
+from customers.models import Customer, CustomerIdentity
 from helpdesk.core.exceptions import ApplicationError
-from tickets.models import Ticket
+from orders.models import Order
+from tickets.choices import Priority, TicketStatus
+from tickets.models import Message, Ticket
+from tickets.status_machine import UNRESOLVED_STATUSES
 
 INBOX_PAGE_SIZE = 50
+BREACHING_SOON_WINDOW = timedelta(hours=2)
+MESSAGE_SEARCH_VECTOR = SearchVector("body_text", config="simple")
+
+INBOX_VIEWS = {
+    "mine": "Mine",
+    "unassigned": "Unassigned",
+    "my_teams": "My teams",
+    "urgent": "Urgent",
+    "breaching": "Breaching SLA soon",
+    "waiting": "Waiting on customer",
+    "all": "All",
+}
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    status: str = ""
+    priority: str = ""
+    channel: str = ""
+    tag: str = ""
+    team: int | None = None
+    assignee: int | None = None
+    query: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,14 +72,156 @@ def _inbox_queryset() -> QuerySet[Ticket]:
     )
 
 
-def ticket_list_for_inbox(*, user: User, cursor: str | None = None, limit: int = INBOX_PAGE_SIZE) -> InboxPage:
-    """One page of the inbox, newest activity first, paged by keyset so every page costs the same."""
+def _apply_view(queryset: QuerySet[Ticket], *, view: str, user: User) -> QuerySet[Ticket]:
+    unresolved = list(UNRESOLVED_STATUSES)
+    if view == "mine":
+        return queryset.filter(assignee=user, status__in=unresolved)
+    if view == "unassigned":
+        return queryset.filter(assignee__isnull=True, status__in=unresolved)
+    if view == "my_teams":
+        return queryset.filter(team__in=user.teams.values("pk"), status__in=unresolved)
+    if view == "urgent":
+        return queryset.filter(priority=Priority.URGENT, status__in=unresolved)
+    if view == "breaching":
+        return queryset.filter(sla_next_due_at__lte=timezone.now() + BREACHING_SOON_WINDOW, status__in=unresolved)
+    if view == "waiting":
+        return queryset.filter(status=TicketStatus.PENDING)
+    if view == "all":
+        return queryset
+    raise ApplicationError(f"Unknown inbox view: {view}")
+
+
+def ticket_ids_matching_search(query: str) -> Q:
+    """What a search box finds: a ticket or order number, a customer email or name, or words in messages."""
+    query = query.strip()
+    if not query:
+        return Q()
+    digits = query.lstrip("#")
+    if digits.isdigit():
+        order_ids = Order.objects.filter(number__in=[digits, f"#{digits}"]).values("pk")
+        return Q(number=int(digits)) | Q(order__in=order_ids)
+    if "@" in query and " " not in query:
+        owners = CustomerIdentity.objects.filter(kind=IdentityKind.EMAIL, value=query.lower()).values("customer")
+        return Q(customer__in=owners)
+    order_ids = Order.objects.filter(number=query).values("pk")
+    matching_messages = (
+        Message.objects.annotate(search=MESSAGE_SEARCH_VECTOR)
+        .filter(search=SearchQuery(query, config="simple", search_type="plain"))
+        .values("ticket")
+    )
+    return Q(order__in=order_ids) | Q(customer__name__icontains=query) | Q(pk__in=matching_messages[:500])
+
+
+def _apply_filters(queryset: QuerySet[Ticket], filters: InboxFilters) -> QuerySet[Ticket]:
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.priority:
+        queryset = queryset.filter(priority=filters.priority)
+    if filters.channel:
+        queryset = queryset.filter(channel=filters.channel)
+    if filters.tag:
+        queryset = queryset.filter(tags__name=filters.tag)
+    if filters.team:
+        queryset = queryset.filter(team_id=filters.team)
+    if filters.assignee:
+        queryset = queryset.filter(assignee_id=filters.assignee)
+    if filters.query:
+        queryset = queryset.filter(ticket_ids_matching_search(filters.query))
+    return queryset
+
+
+def ticket_list_for_inbox(
+    *,
+    user: User,
+    cursor: str | None = None,
+    limit: int = INBOX_PAGE_SIZE,
+    view: str = "all",
+    filters: InboxFilters | None = None,
+) -> InboxPage:
+    """One page of an inbox view, newest activity first, paged by keyset so page 2,000 costs what page 1 does."""
     queryset = _inbox_queryset().filter(merged_into__isnull=True)
     if not user.has_perm("tickets.view_all_tickets") and not user.has_perm("tickets.view_ticket"):
         queryset = queryset.none()
+    queryset = _apply_view(queryset, view=view, user=user)
+    if filters is not None:
+        queryset = _apply_filters(queryset, filters)
     if cursor:
         stamp, pk = _decode_cursor(cursor)
-        queryset = queryset.extra(where=["(last_message_at, tickets_ticket.id) < (%s, %s)"], params=[stamp, pk])
+        # A row comparison walks the (last_message_at, id) index straight to the page.
+        queryset = queryset.extra(
+            where=["(tickets_ticket.last_message_at, tickets_ticket.id) < (%s, %s)"], params=[stamp, pk]
+        )
     rows = list(queryset.order_by("-last_message_at", "-id")[: limit + 1])
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return InboxPage(tickets=rows[:limit], next_cursor=next_cursor)
+
+
+@dataclass(frozen=True)
+class CustomerSidebar:
+    customer: Customer
+    identities: list
+    orders: list[Order]
+    earlier_tickets: list[Ticket]
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    ticket: Ticket
+    messages: list[Message]
+    activities: list
+    sla_targets: list
+    sidebar: CustomerSidebar
+    last_message_id: int | None
+
+
+SIDEBAR_ORDER_LIMIT = 20
+SIDEBAR_TICKET_LIMIT = 10
+TIMELINE_LIMIT = 500
+
+
+def customer_sidebar(*, customer: Customer, exclude_ticket_id: int | None = None) -> CustomerSidebar:
+    """Contact details, identities, orders with items and shipments, and earlier tickets."""
+    from orders.models import Shipment
+
+    customer_id = customer.pk
+    identities = list(CustomerIdentity.objects.filter(customer_id=customer_id))
+    orders = list(
+        Order.objects.filter(customer_id=customer_id)
+        .prefetch_related("items", Prefetch("shipments", queryset=Shipment.objects.order_by("-created_at")))
+        .order_by("-placed_at")[:SIDEBAR_ORDER_LIMIT]
+    )
+    earlier = Ticket.objects.filter(customer_id=customer_id, merged_into__isnull=True)
+    if exclude_ticket_id is not None:
+        earlier = earlier.exclude(pk=exclude_ticket_id)
+    earlier_tickets = list(earlier.order_by("-created_at")[:SIDEBAR_TICKET_LIMIT])
+    return CustomerSidebar(customer=customer, identities=identities, orders=orders, earlier_tickets=earlier_tickets)
+
+
+def ticket_detail_for_agent(*, ticket_id: int) -> TicketDetail:
+    """Everything the ticket page shows, in a fixed number of queries whatever the timeline's length."""
+    from tickets.models import SlaTarget, TicketActivity
+
+    ticket = (
+        Ticket.objects.select_related("customer", "assignee", "team", "order", "merged_into")
+        .prefetch_related("tags")
+        .get(pk=ticket_id)
+    )
+    messages = list(
+        Message.objects.filter(ticket_id=ticket_id)
+        .select_related("author")
+        .prefetch_related("attachments")
+        .order_by("created_at", "id")[:TIMELINE_LIMIT]
+    )
+    activities = list(
+        TicketActivity.objects.filter(ticket_id=ticket_id).select_related("actor").order_by("created_at")[:200]
+    )
+    sla_targets = list(SlaTarget.objects.filter(ticket_id=ticket_id).order_by("kind"))
+    sidebar = customer_sidebar(customer=ticket.customer, exclude_ticket_id=ticket.pk)
+    return TicketDetail(
+        ticket=ticket,
+        messages=messages,
+        activities=activities,
+        sla_targets=sla_targets,
+        sidebar=sidebar,
+        last_message_id=messages[-1].pk if messages else None,
+    )

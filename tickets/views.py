@@ -1,18 +1,309 @@
-"""Agent workspace pages."""
+"""Agent workspace pages: the inbox and the ticket page. Thin: parse, call a service or selector, render."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
+from accounts.models import Team, User
 from helpdesk.core.exceptions import ApplicationError
-from tickets.selectors import ticket_list_for_inbox
+from tickets import forms
+from tickets.access import access_ticket_by_number
+from tickets.models import Macro, Tag
+from tickets.selectors import INBOX_VIEWS, InboxFilters, ticket_detail_for_agent, ticket_list_for_inbox
+from tickets.services.bulk import tickets_bulk_update
+from tickets.services.conversation import StaleTicketError, ticket_add_note, ticket_reply
+from tickets.services.lifecycle import (
+    ticket_assign,
+    ticket_change_status,
+    ticket_escalate,
+    ticket_set_priority,
+    ticket_set_tags,
+)
+from tickets.services.merge import ticket_merge, ticket_split
 
 
 @staff_required
 def inbox(request: HttpRequest) -> HttpResponse:
+    view = request.GET.get("view", "all")
+    if view not in INBOX_VIEWS:
+        view = "all"
+    form = forms.InboxFilterForm(request.GET or None)
+    filters = None
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = InboxFilters(
+            status=data["status"],
+            priority=data["priority"],
+            channel=data["channel"],
+            tag=data["tag"],
+            team=data["team"],
+            assignee=data["assignee"],
+            query=data["q"],
+        )
     try:
-        page = ticket_list_for_inbox(user=request.user, cursor=request.GET.get("after"))
+        page = ticket_list_for_inbox(user=request.user, cursor=request.GET.get("after"), view=view, filters=filters)
     except ApplicationError as error:
-        return render(request, "tickets/inbox.html", {"error": error.message, "page": None}, status=400)
-    template = "tickets/_inbox_rows.html" if request.htmx else "tickets/inbox.html"
-    return render(request, template, {"page": page})
+        return render(request, "tickets/inbox.html", {"error": error.message, "page": None, "form": form}, status=400)
+    context = {
+        "page": page,
+        "form": form,
+        "view": view,
+        "views": INBOX_VIEWS,
+        "query_string": _query_without("after", request),
+    }
+    template = "tickets/_inbox_rows.html" if request.htmx and request.GET.get("after") else "tickets/inbox.html"
+    return render(request, template, context)
+
+
+def _query_without(name: str, request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop(name, None)
+    return query.urlencode()
+
+
+@staff_required
+@require_POST
+def inbox_bulk(request: HttpRequest) -> HttpResponse:
+    form = forms.BulkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose tickets and an action.")
+        return redirect("tickets:inbox")
+    assignee = (
+        User.objects.filter(pk=form.cleaned_data["assignee"], is_staff=True).first()
+        if form.cleaned_data["assignee"]
+        else None
+    )
+    result = tickets_bulk_update(
+        actor=request.user,
+        ticket_ids=form.ids(),
+        action=form.cleaned_data["action"],
+        status=form.cleaned_data["status"],
+        tag=form.cleaned_data["tag"],
+        assignee=assignee,
+    )
+    if result.updated:
+        messages.success(request, f"{len(result.updated)} tickets updated.")
+    for ticket_id, error in result.errors.items():
+        messages.error(request, f"Ticket {ticket_id}: {error}")
+    return redirect(request.POST.get("next") or reverse("tickets:inbox"))
+
+
+def _ticket_page(request: HttpRequest, number: int, *, status: int = 200, **extra: Any) -> HttpResponse:
+    ticket = access_ticket_by_number(request.user, number)
+    detail = ticket_detail_for_agent(ticket_id=ticket.pk)
+    reply_form = extra.pop("reply_form", None) or forms.ReplyForm(
+        initial={"expected_version": detail.ticket.version, "last_seen_message_id": detail.last_message_id}
+    )
+    context = {
+        "detail": detail,
+        "ticket": detail.ticket,
+        "reply_form": reply_form,
+        "note_form": forms.NoteForm(),
+        "macros": Macro.objects.filter(is_active=True)
+        .filter(owner__isnull=True)
+        .union(Macro.objects.filter(is_active=True, owner=request.user))
+        .order_by("name"),
+        "tags": Tag.objects.order_by("name"),
+        "teams": Team.objects.order_by("name"),
+        "staff": User.objects.filter(is_staff=True, is_active=True).order_by("first_name", "email"),
+        "status_form": forms.StatusForm(initial={"status": detail.ticket.status}),
+        "priority_form": forms.PriorityForm(initial={"priority": detail.ticket.priority}),
+        **extra,
+    }
+    return render(request, "tickets/ticket.html", context, status=status)
+
+
+@staff_required
+def ticket_page(request: HttpRequest, number: int) -> HttpResponse:
+    return _ticket_page(request, number)
+
+
+TicketAction = Callable[[HttpRequest, Any], "int | None"]
+
+
+def ticket_action(form_class: type[forms.forms.Form]) -> Callable[[TicketAction], Callable[..., HttpResponse]]:
+    """POST actions on a ticket: validate the form, call the service, show the page again.
+
+    A domain error (an invalid transition, a closed ticket) is shown to the agent as a message.
+    """
+
+    def decorator(action: TicketAction) -> Callable[..., HttpResponse]:
+        @staff_required
+        @require_POST
+        @wraps(action)
+        def view(request: HttpRequest, number: int) -> HttpResponse:
+            ticket = access_ticket_by_number(request.user, number)
+            form = form_class(request.POST)
+            if not form.is_valid():
+                messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+                return _ticket_page(request, number, status=400)
+            request.ticket = ticket  # type: ignore[attr-defined]
+            try:
+                shown_next = action(request, form)
+            except ApplicationError as error:
+                messages.error(request, error.message)
+                return _ticket_page(request, number, status=error.status_code)
+            return redirect("tickets:ticket", number=shown_next or number)
+
+        return view
+
+    return decorator
+
+
+@staff_required
+@require_POST
+def ticket_reply_view(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = access_ticket_by_number(request.user, number)
+    form = forms.ReplyForm(request.POST)
+    if not form.is_valid():
+        return _ticket_page(request, number, status=400, reply_form=form)
+    try:
+        ticket_reply(
+            ticket_id=ticket.pk,
+            author=request.user,
+            body_text=form.cleaned_data["body"],
+            expected_version=form.cleaned_data["expected_version"],
+            last_seen_message_id=form.cleaned_data["last_seen_message_id"],
+            status=form.cleaned_data["status"] or None,
+        )
+    except StaleTicketError as error:
+        held_back = forms.ReplyForm(
+            initial={
+                "body": form.cleaned_data["body"],
+                "expected_version": error.extra["current_version"],
+                "last_seen_message_id": max(
+                    error.extra["new_message_ids"] or [form.cleaned_data["last_seen_message_id"] or 0]
+                ),
+                "status": form.cleaned_data["status"],
+            }
+        )
+        return _ticket_page(
+            request,
+            number,
+            status=409,
+            reply_form=held_back,
+            stale_error=error.message,
+            new_message_ids=set(error.extra["new_message_ids"]),
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return _ticket_page(request, number, status=error.status_code, reply_form=form)
+    messages.success(request, "Reply sent.")
+    return redirect("tickets:ticket", number=number)
+
+
+@ticket_action(forms.NoteForm)
+def ticket_note_view(request: HttpRequest, form: forms.NoteForm) -> int | None:
+    ticket_add_note(ticket_id=request.ticket.pk, author=request.user, body_text=form.cleaned_data["body"])  # type: ignore[attr-defined]
+    return None
+
+
+@ticket_action(forms.StatusForm)
+def ticket_status_view(request: HttpRequest, form: forms.StatusForm) -> int | None:
+    ticket_change_status(ticket_id=request.ticket.pk, status=form.cleaned_data["status"], actor=request.user)  # type: ignore[attr-defined]
+    return None
+
+
+@ticket_action(forms.PriorityForm)
+def ticket_priority_view(request: HttpRequest, form: forms.PriorityForm) -> int | None:
+    ticket_set_priority(ticket_id=request.ticket.pk, priority=form.cleaned_data["priority"], actor=request.user)  # type: ignore[attr-defined]
+    return None
+
+
+@ticket_action(forms.TagsForm)
+def ticket_tags_view(request: HttpRequest, form: forms.TagsForm) -> int | None:
+    ticket_set_tags(ticket_id=request.ticket.pk, actor=request.user, add=form.names("add"), remove=form.names("remove"))  # type: ignore[attr-defined]
+    return None
+
+
+@ticket_action(forms.AssignForm)
+def ticket_assign_view(request: HttpRequest, form: forms.AssignForm) -> int | None:
+    assignee = User.objects.filter(pk=form.cleaned_data["assignee"]).first() if form.cleaned_data["assignee"] else None
+    team = Team.objects.filter(pk=form.cleaned_data["team"]).first() if form.cleaned_data["team"] else None
+    ticket_assign(ticket_id=request.ticket.pk, actor=request.user, assignee=assignee, team=team)  # type: ignore[attr-defined]
+    return None
+
+
+@ticket_action(forms.MergeForm)
+def ticket_merge_view(request: HttpRequest, form: forms.MergeForm) -> int | None:
+    target = access_ticket_by_number(request.user, form.cleaned_data["into_number"])
+    ticket_merge(source_id=request.ticket.pk, target_id=target.pk, actor=request.user)  # type: ignore[attr-defined]
+    return target.number
+
+
+@ticket_action(forms.EscalateForm)
+def ticket_escalate_view(request: HttpRequest, form: forms.EscalateForm) -> int | None:
+    team = Team.objects.filter(pk=form.cleaned_data["team"]).first() if form.cleaned_data["team"] else None
+    supervisor = (
+        User.objects.filter(pk=form.cleaned_data["supervisor"]).first() if form.cleaned_data["supervisor"] else None
+    )
+    ticket_escalate(
+        ticket_id=request.ticket.pk,  # type: ignore[attr-defined]
+        actor=request.user,
+        reason=form.cleaned_data["reason"],
+        team=team,
+        supervisor=supervisor,
+    )
+    return None
+
+
+@staff_required
+@require_POST
+def message_split_view(request: HttpRequest, number: int, message_id: int) -> HttpResponse:
+    ticket = access_ticket_by_number(request.user, number)
+    if not ticket.messages.filter(pk=message_id).exists():
+        messages.error(request, "That message is not on this ticket.")
+        return redirect("tickets:ticket", number=number)
+    try:
+        new_ticket = ticket_split(message_id=message_id, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("tickets:ticket", number=number)
+    messages.success(request, f"Split into ticket #{new_ticket.number}.")
+    return redirect("tickets:ticket", number=new_ticket.number)
+
+
+@staff_required
+def macro_preview_view(request: HttpRequest, number: int) -> HttpResponse:
+    """The macro rendered for this ticket, with any placeholder that has no value shown before sending."""
+    from tickets.services.macros import macro_render
+
+    ticket = access_ticket_by_number(request.user, number)
+    macro = Macro.objects.filter(pk=request.GET.get("macro") or 0, is_active=True).first()
+    if macro is None or (macro.owner_id and macro.owner_id != request.user.pk):
+        return HttpResponse("That macro does not exist.", status=404)
+    rendered = macro_render(macro=macro, ticket=ticket, agent=request.user)
+    return render(
+        request,
+        "tickets/_macro_preview.html",
+        {"ticket": ticket, "macro": macro, "rendered": rendered, "version": ticket.version},
+    )
+
+
+@staff_required
+@require_POST
+def macro_apply_view(request: HttpRequest, number: int) -> HttpResponse:
+    from tickets.services.macros import macro_apply
+
+    ticket = access_ticket_by_number(request.user, number)
+    try:
+        macro_apply(
+            macro_id=int(request.POST.get("macro", 0)),
+            ticket_id=ticket.pk,
+            agent=request.user,
+            expected_version=int(request.POST["expected_version"]) if request.POST.get("expected_version") else None,
+        )
+    except (ApplicationError, ValueError) as error:
+        messages.error(request, getattr(error, "message", str(error)))
+        return _ticket_page(request, number, status=getattr(error, "status_code", 400))
+    messages.success(request, "Macro applied and reply sent.")
+    return redirect("tickets:ticket", number=number)

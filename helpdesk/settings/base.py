@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.StaffMfaRequiredMiddleware",
+    "helpdesk.core.middleware.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -136,6 +137,13 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "poll-imap-mailboxes": {
+        "task": "channels_app.tasks.poll_imap_mailboxes_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}
 
 # --- Auth ----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -208,7 +216,15 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="support@helpdesk.localhost")
 SMTP_INBOUND_HOST = env("SMTP_INBOUND_HOST", default="127.0.0.1")
 SMTP_INBOUND_PORT = env.int("SMTP_INBOUND_PORT", default=2525)
-ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
+EMAIL_INBOUND_MAX_ATTACHMENT_BYTES = env.int("EMAIL_INBOUND_MAX_ATTACHMENT_BYTES", default=15 * 1024 * 1024)
+EMAIL_INBOUND_MAX_TOTAL_ATTACHMENT_BYTES = env.int("EMAIL_INBOUND_MAX_TOTAL_ATTACHMENT_BYTES", default=30 * 1024 * 1024)
+IMAP_POLL_BATCH_SIZE = env.int("IMAP_POLL_BATCH_SIZE", default=200)
+ANYMAIL = {
+    "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default=""),
+    # Mailgun signs each inbound post with HMAC-SHA256(signing key, timestamp + token).
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env("MAILGUN_WEBHOOK_SIGNING_KEY", default="development-mailgun-signing-key"),
+}
+MAILGUN_WEBHOOK_TOLERANCE_SECONDS = 15 * 60
 
 # --- Internationalisation -----------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -1,4 +1,4 @@
-// Live inbox: listens for ticket events, refreshes the first page, and catches up after a reconnect.
+// Live inbox: refreshes on ticket events, catches up after a reconnect, keyboard moves and bulk selection.
 (function () {
   "use strict";
   const table = document.getElementById("inbox");
@@ -6,6 +6,7 @@
   if (!table) return;
   let lastSeq = null;
   let retryDelay = 500;
+  let refreshTimer = null;
 
   function setStatus(state, text) {
     status.dataset.state = state;
@@ -13,9 +14,13 @@
   }
 
   function refreshRows() {
-    if (window.htmx) {
-      window.htmx.ajax("GET", window.location.pathname, { target: "#inbox-rows", swap: "innerHTML" });
-    }
+    // Coalesce bursts of events into one refresh of the current view.
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () {
+      if (window.htmx) {
+        window.htmx.ajax("GET", table.dataset.refreshUrl, { target: "#inbox-rows", select: "#inbox-rows > *", swap: "innerHTML" });
+      }
+    }, 150);
   }
 
   function connect() {
@@ -47,4 +52,32 @@
     };
   }
   connect();
+
+  const bulkForm = document.getElementById("bulk-form");
+  if (bulkForm) {
+    bulkForm.addEventListener("submit", function () {
+      const ids = Array.prototype.map.call(document.querySelectorAll(".row-select:checked"), function (box) { return box.value; });
+      document.getElementById("bulk-ids").value = ids.join(",");
+    });
+  }
+
+  let cursor = -1;
+  function rows() { return document.querySelectorAll("#inbox-rows tr.ticket-row"); }
+  function focusRow(index) {
+    const all = rows();
+    if (!all.length) return;
+    cursor = Math.max(0, Math.min(index, all.length - 1));
+    all.forEach(function (row) { row.classList.remove("focused"); });
+    all[cursor].classList.add("focused");
+    all[cursor].scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.target.closest("input, textarea, select") || event.metaKey || event.ctrlKey || event.altKey) return;
+    const all = rows();
+    if (event.key === "j") { focusRow(cursor + 1); event.preventDefault(); }
+    else if (event.key === "k") { focusRow(cursor - 1); event.preventDefault(); }
+    else if (event.key === "Enter" && all[cursor]) { window.location.href = all[cursor].dataset.href; }
+    else if (event.key === "x" && all[cursor]) { const box = all[cursor].querySelector(".row-select"); box.checked = !box.checked; }
+    else if (event.key === "/") { event.preventDefault(); document.getElementById("inbox-search").focus(); }
+  });
 })();

@@ -1,6 +1,8 @@
 """Tickets and their single timeline of messages (every channel) with attachments."""
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models.functions import Now
 
@@ -90,7 +92,10 @@ class Message(TimeStampedModel):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="message_timeline")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at", "id"], name="message_timeline"),
+            GinIndex(SearchVector("body_text", config="simple"), name="message_body_search"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "external_message_id"],

@@ -1,0 +1,239 @@
+import pytest
+from django.urls import reverse
+
+from accounts.choices import Role
+from tests.accounts.factories import TeamFactory, UserFactory
+from tests.customers.factories import CustomerIdentityFactory
+from tests.orders.factories import OrderFactory, OrderItemFactory, ShipmentFactory
+from tests.tickets.factories import MessageFactory, TagFactory, TicketFactory
+from tickets.choices import MessageDirection, Priority, TicketStatus
+from tickets.models import Message, Ticket
+from tickets.services.conversation import ticket_reply
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ticket():
+    ticket = TicketFactory(subject="Where is my parcel?")
+    CustomerIdentityFactory(customer=ticket.customer, value="ana@example.test")
+    MessageFactory(ticket=ticket, body_text="It has been ten days.")
+    return ticket
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    client.force_login(agent)
+    return client
+
+
+def test_ticket_page_shows_timeline_and_the_customers_orders(agent_client, ticket):
+    order = OrderFactory(customer=ticket.customer, number="#20431")
+    OrderItemFactory(order=order, name="Linen shirt", sku="LIN-1")
+    ShipmentFactory(order=order, tracking_number="1Z999", tracking_url="https://track.example.test/1Z999")
+    MessageFactory(ticket=ticket, direction=MessageDirection.NOTE, body_text="Checked the warehouse")
+
+    response = agent_client.get(reverse("tickets:ticket", args=[ticket.number]))
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "It has been ten days." in body
+    assert "Checked the warehouse" in body
+    assert "#20431" in body
+    assert "Linen shirt" in body
+    assert 'href="https://track.example.test/1Z999"' in body
+    assert "ana@example.test" in body
+
+
+def test_ticket_page_costs_the_same_queries_for_5_or_100_messages(agent_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    for message_count in (5, 100):
+        ticket = TicketFactory()
+        CustomerIdentityFactory(customer=ticket.customer)
+        MessageFactory.create_batch(message_count, ticket=ticket)
+        for order in OrderFactory.create_batch(3, customer=ticket.customer):
+            OrderItemFactory(order=order)
+            ShipmentFactory(order=order)
+        url = reverse("tickets:ticket", args=[ticket.number])
+        agent_client.get(url)  # warm the session and permission caches
+        with CaptureQueriesContext(connection) as queries:
+            response = agent_client.get(url)
+        assert response.status_code == 200
+        counts[message_count] = len(queries)
+
+    assert counts[5] == counts[100]
+    # session, user, security setting, 2 permission lookups, access check, ticket, tags, messages,
+    # attachments, activities, SLA targets, identities, orders, items, shipments, earlier tickets,
+    # macros, staff, teams, tags
+    assert counts == {5: 21, 100: 21}
+
+
+def test_reply_from_the_page_goes_to_the_customer(agent_client, ticket):
+    url = reverse("tickets:reply", args=[ticket.number])
+
+    response = agent_client.post(url, {"body": "It is on its way!", "expected_version": ticket.version})
+
+    assert response.status_code == 302
+    reply = Message.objects.get(ticket=ticket, direction=MessageDirection.OUTBOUND)
+    assert reply.body_text == "It is on its way!"
+
+
+def test_a_stale_reply_is_held_back_with_the_new_messages_shown(agent_client, ticket, agent):
+    colleague = UserFactory(role=Role.AGENT)
+    team = TeamFactory()
+    team.members.add(agent, colleague)
+    Ticket.objects.filter(pk=ticket.pk).update(team=team)
+    ticket.refresh_from_db()
+    loaded_version = ticket.version
+    last_seen = ticket.messages.last().pk
+    colleague_reply = ticket_reply(ticket_id=ticket.pk, author=colleague, body_text="Already refunded you.")
+
+    response = agent_client.post(
+        reverse("tickets:reply", args=[ticket.number]),
+        {"body": "Let me look into it.", "expected_version": loaded_version, "last_seen_message_id": last_seen},
+    )
+
+    body = response.content.decode()
+    assert response.status_code == 409
+    assert "changed while you were writing" in body
+    assert f'id="message-{colleague_reply.pk}"' in body
+    assert "message-new" in body
+    assert "Let me look into it." in body  # the draft is kept in the box
+    assert not Message.objects.filter(body_text="Let me look into it.").exists()
+
+
+def test_an_invalid_transition_from_the_page_is_explained(agent_client, ticket):
+    response = agent_client.post(reverse("tickets:status", args=[ticket.number]), {"status": TicketStatus.CLOSED})
+
+    assert response.status_code == 409
+    assert "Only a solved ticket can close" in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.OPEN
+
+
+def test_page_actions_change_the_ticket(agent_client, ticket, agent):
+    TagFactory(name="shipping")
+    team = TeamFactory(name="Orders")
+    base = [ticket.number]
+
+    agent_client.post(reverse("tickets:priority", args=base), {"priority": Priority.HIGH})
+    agent_client.post(reverse("tickets:tags", args=base), {"add": "shipping"})
+    agent_client.post(reverse("tickets:assign", args=base), {"assignee": agent.pk, "team": team.pk})
+    agent_client.post(reverse("tickets:note", args=base), {"body": "Carrier says Tuesday"})
+    agent_client.post(reverse("tickets:escalate", args=base), {"reason": "VIP", "team": team.pk})
+
+    ticket.refresh_from_db()
+    assert ticket.priority == Priority.HIGH
+    assert list(ticket.tags.values_list("name", flat=True)) == ["shipping"]
+    assert (ticket.assignee, ticket.team) == (agent, team)
+    assert ticket.messages.filter(direction=MessageDirection.NOTE, body_text="Carrier says Tuesday").exists()
+    assert ticket.escalations.get().reason == "VIP"
+
+
+def test_merge_from_the_page_lands_on_the_survivor(agent_client, ticket):
+    survivor = TicketFactory(customer=ticket.customer)
+
+    response = agent_client.post(reverse("tickets:merge", args=[ticket.number]), {"into_number": survivor.number})
+
+    assert response.status_code == 302
+    assert response.url == reverse("tickets:ticket", args=[survivor.number])
+    ticket.refresh_from_db()
+    assert ticket.merged_into == survivor
+
+
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [
+        ("mine", {"mine"}),
+        ("unassigned", {"unassigned", "urgent"}),
+        ("urgent", {"urgent"}),
+        ("waiting", {"waiting"}),
+        ("all", {"mine", "unassigned", "urgent", "waiting", "closed"}),
+    ],
+)
+def test_inbox_views(agent_client, agent, view, expected):
+    made = {
+        "mine": TicketFactory(subject="mine", assignee=agent),
+        "unassigned": TicketFactory(subject="unassigned"),
+        "urgent": TicketFactory(subject="urgent", priority=Priority.URGENT),
+        "waiting": TicketFactory(subject="waiting", status=TicketStatus.PENDING, assignee=UserFactory()),
+        "closed": TicketFactory(subject="closed", status=TicketStatus.CLOSED, assignee=UserFactory()),
+    }
+
+    response = agent_client.get(reverse("tickets:inbox"), {"view": view})
+
+    shown = {t.subject for t in response.context["page"].tickets}
+    assert shown == {made[name].subject for name in expected}
+
+
+def test_search_finds_tickets_by_number_order_email_name_and_words(agent_client):
+    by_words = TicketFactory(subject="a")
+    MessageFactory(ticket=by_words, body_text="the zipper broke after one wash")
+    by_order = TicketFactory(subject="b", order=OrderFactory(number="#77123"))
+    by_email = TicketFactory(subject="c")
+    CustomerIdentityFactory(customer=by_email.customer, value="lena@example.test")
+    by_name = TicketFactory(subject="d")
+    by_name.customer.name = "Kenji Watanabe"
+    by_name.customer.save()
+    other = TicketFactory(subject="e")
+
+    def found(query):
+        response = agent_client.get(reverse("tickets:inbox"), {"q": query})
+        return {t.pk for t in response.context["page"].tickets}
+
+    assert found("zipper") == {by_words.pk}
+    assert found("77123") == {by_order.pk}
+    assert found("#77123") == {by_order.pk}
+    assert found("LENA@example.test") == {by_email.pk}
+    assert found("watanabe") == {by_name.pk}
+    assert found(str(other.number)) == {other.pk}
+
+
+def test_bulk_actions_change_every_selected_ticket(agent_client, agent):
+    first, second, untouched = TicketFactory.create_batch(3)
+
+    response = agent_client.post(
+        reverse("tickets:bulk"), {"ticket_ids": f"{first.pk},{second.pk}", "action": "assign_me"}
+    )
+
+    assert response.status_code == 302
+    assert set(Ticket.objects.filter(assignee=agent).values_list("pk", flat=True)) == {first.pk, second.pk}
+    untouched.refresh_from_db()
+    assert untouched.assignee is None
+
+
+def test_bulk_status_reports_the_tickets_that_refused(agent_client):
+    open_ticket = TicketFactory(status=TicketStatus.OPEN)
+    closed_ticket = TicketFactory(status=TicketStatus.CLOSED)
+
+    response = agent_client.post(
+        reverse("tickets:bulk"),
+        {"ticket_ids": f"{open_ticket.pk},{closed_ticket.pk}", "action": "status", "status": TicketStatus.SOLVED},
+        follow=True,
+    )
+
+    body = response.content.decode()
+    assert "1 tickets updated" in body
+    assert "closed ticket cannot change" in body
+    open_ticket.refresh_from_db()
+    assert open_ticket.status == TicketStatus.SOLVED
+
+
+def test_the_inbox_works_on_a_phone_sized_layout_without_horizontal_markup(agent_client, ticket):
+    response = agent_client.get(reverse("tickets:inbox"))
+
+    body = response.content.decode()
+    assert 'name="viewport"' in body
+    assert 'data-label="Subject"' in body
+
+
+def test_a_ticket_the_agent_may_not_see_is_a_404_page(agent_client, agent):
+    elsewhere = TicketFactory(assignee=UserFactory(role=Role.AGENT), team=TeamFactory())
+
+    response = agent_client.get(reverse("tickets:ticket", args=[elsewhere.number]))
+
+    assert response.status_code == 404
+    assert "not yours to see" in response.content.decode()
