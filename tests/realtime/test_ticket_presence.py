@@ -1,0 +1,103 @@
+"""Collision detection on a ticket: colleagues see who else is viewing or typing, live."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+
+from accounts.choices import Role
+from helpdesk.asgi import application
+from tests.accounts.factories import TeamFactory, UserFactory
+from tests.realtime.test_inbox_socket import ORIGIN, session_cookie_for
+from tests.tickets.factories import TicketFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def ticket_communicator(ticket_id: int, cookie: str) -> WebsocketCommunicator:
+    headers = [(b"host", b"127.0.0.1"), (b"origin", ORIGIN.encode()), (b"cookie", cookie.encode())]
+    return WebsocketCommunicator(application, f"/ws/tickets/{ticket_id}/", headers=headers)
+
+
+async def _next_of_type(communicator: WebsocketCommunicator, kind: str) -> dict:
+    while True:
+        frame = await communicator.receive_json_from(timeout=5)
+        if frame["type"] == kind:
+            return frame
+
+
+def test_two_agents_see_each_other_viewing_then_typing():
+    alex = UserFactory(role=Role.AGENT, first_name="Alex", last_name="Kim")
+    bea = UserFactory(role=Role.AGENT, first_name="Bea", last_name="Roy")
+    ticket = TicketFactory()
+    alex_cookie, bea_cookie = session_cookie_for(alex), session_cookie_for(bea)
+
+    async def scenario():
+        first = ticket_communicator(ticket.pk, alex_cookie)
+        assert (await first.connect(timeout=5))[0]
+        alone = await _next_of_type(first, "presence")
+        second = ticket_communicator(ticket.pk, bea_cookie)
+        assert (await second.connect(timeout=5))[0]
+        seen_by_alex = await _next_of_type(first, "presence")
+        await second.send_json_to({"action": "typing"})
+        typing_seen_by_alex = await _next_of_type(first, "presence")
+        await second.disconnect()
+        after_leaving = await _next_of_type(first, "presence")
+        await first.disconnect()
+        return alone, seen_by_alex, typing_seen_by_alex, after_leaving
+
+    alone, seen, typing, after = async_to_sync(scenario)()
+
+    assert alone["people"] == []
+    assert seen["people"] == [{"user_id": bea.pk, "name": "Bea Roy", "state": "viewing"}]
+    assert typing["people"] == [{"user_id": bea.pk, "name": "Bea Roy", "state": "typing"}]
+    assert after["people"] == []
+
+
+def test_an_agent_who_may_not_see_the_ticket_is_refused():
+    outsider = UserFactory(role=Role.AGENT)
+    ticket = TicketFactory(assignee=UserFactory(role=Role.AGENT), team=TeamFactory())
+    cookie = session_cookie_for(outsider)
+
+    async def scenario():
+        communicator = ticket_communicator(ticket.pk, cookie)
+        connected, code = await communicator.connect(timeout=5)
+        return connected, code
+
+    connected, code = async_to_sync(scenario)()
+
+    assert connected is False
+    assert code == 4403
+
+
+def test_a_ticket_change_reaches_the_agents_on_that_ticket():
+    from channels_app import realtime
+    from tickets.events import TicketChange
+
+    agent = UserFactory(role=Role.AGENT)
+    ticket = TicketFactory()
+    cookie = session_cookie_for(agent)
+
+    async def scenario():
+        communicator = ticket_communicator(ticket.pk, cookie)
+        assert (await communicator.connect(timeout=5))[0]
+        await _next_of_type(communicator, "presence")
+        from asgiref.sync import sync_to_async
+
+        def change():
+            realtime.publish_now(
+                group=realtime.ticket_group(ticket.pk),
+                event_type="ticket.updated",
+                payload={"ticket_id": ticket.pk, "number": ticket.number},
+            )
+
+        await sync_to_async(change)()
+        event = await _next_of_type(communicator, "ticket.updated")
+        await communicator.disconnect()
+        return event
+
+    event = async_to_sync(scenario)()
+
+    assert event["payload"] == {"ticket_id": ticket.pk, "number": ticket.number}
+    assert TicketChange  # the listener type the publisher is registered with
