@@ -60,10 +60,14 @@ def main() -> int:
         print(f"Embedded PostgreSQL and Redis are running with their data in {VAR_DIR}.")
 
     try:
-        _manage("migrate", "--noinput", "-v", "0", environment=environment)
-        _manage("seed_demo", "--once", environment=environment)
-        _manage("collectstatic", "--noinput", "-v", "0", environment=environment)
-        _manage("demo_logins", f"--base-url=http://127.0.0.1:{port}", environment=environment)
+        try:
+            _manage("migrate", "--noinput", "-v", "0", environment=environment)
+            _manage("seed_demo", "--once", environment=environment)
+            _manage("collectstatic", "--noinput", "-v", "0", environment=environment)
+            _manage("demo_logins", f"--base-url=http://127.0.0.1:{port}", environment=environment)
+        except subprocess.CalledProcessError as error:
+            print(f"`manage.py {error.cmd[2]}` failed (see above); nothing was started.")
+            return 1
         honcho = subprocess.Popen(
             [sys.executable, "-m", "honcho", "start", "-f", str(BASE_DIR / "Procfile")],
             env=environment,
