@@ -7,8 +7,11 @@ class ChannelsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from anymail.signals import inbound
+
         from channels_app import realtime
         from channels_app.providers.email import send_email_message
+        from channels_app.webhooks import inbound_email_received
         from tickets.choices import Channel
         from tickets.delivery import register_channel_sender
         from tickets.events import register_staff_notifier, register_ticket_listener
@@ -16,3 +19,4 @@ class ChannelsAppConfig(AppConfig):
         register_ticket_listener(realtime.publish_ticket_change)
         register_staff_notifier(realtime.publish_staff_notification)
         register_channel_sender(Channel.EMAIL, send_email_message)
+        inbound.connect(inbound_email_received, dispatch_uid="channels_app.inbound_email_received")

@@ -1,29 +1,187 @@
-"""Receiving email: every door (SMTP listener, IMAP poller, provider webhook) calls ``email_receive``."""
+"""Receiving email: every door (SMTP listener, IMAP poller, provider webhook) calls ``email_receive``.
+
+Where each kind of message lands:
+
+* a customer's mail goes through the one door in (``tickets.services.ingest``): it joins the
+  ticket it answers or opens a new one;
+* an auto-reply, out-of-office or list mail goes the same way but is never acknowledged;
+* a bounce (a delivery report) never opens a ticket: when it names a message we stored (by
+  In-Reply-To / References, or the Message-ID of the original inside the report) it becomes an
+  internal note "Delivery failed: ..." on that message's ticket, so the agent knows the customer
+  did not get the reply; otherwise it is quarantined as "bounce for an unknown message";
+* a message that cannot be read is quarantined whole (raw bytes kept), never dropped. An admin
+  can retry it from the quarantine page once the cause is fixed.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from dataclasses import replace
+from email import policy
+from email.parser import BytesHeaderParser
 
-from channels_app.email_parsing import UnparseableEmailError, parse_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from channels_app.email_parsing import DeliveryReport, UnparseableEmailError, header_text, parse_email
 from channels_app.models import QuarantinedEmail
+from helpdesk.core.exceptions import ApplicationError
+from tickets.choices import Channel, MessageDirection
+from tickets.events import after_ticket_change
+from tickets.models import Message, Ticket
 from tickets.services.ingest import IngestResult, ingest
+from tickets.services.lifecycle import ticket_lock, ticket_touch
 
 logger = logging.getLogger(__name__)
+BOUNCE_FOR_UNKNOWN_MESSAGE = "bounce for an unknown message"
+NULL_SENDERS = frozenset({"<>"})
+
+
+class _Refused(Exception):
+    """Internal: the message goes to quarantine with this reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _bounce_note(report: DeliveryReport) -> IngestResult:
+    """Record a delivery report on the ticket of the message it is about; raises _Refused if there is none."""
+    existing = (
+        Message.objects.select_related("ticket")
+        .filter(channel=Channel.EMAIL, external_message_id=report.external_message_id)
+        .first()
+    )
+    if existing is not None:
+        return IngestResult(ticket=existing.ticket, message=existing, is_new_ticket=False, is_duplicate=True)
+    original = (
+        Message.objects.filter(external_message_id__in=list(report.original_message_ids))
+        .exclude(direction=MessageDirection.NOTE)
+        .order_by("-created_at")
+        .first()
+        if report.original_message_ids
+        else None
+    )
+    if original is None:
+        raise _Refused(BOUNCE_FOR_UNKNOWN_MESSAGE)
+    ticket_id = original.ticket_id
+    seen: set[int] = set()
+    while True:  # a merged ticket's notes belong on the ticket it was merged into
+        merged_into = Ticket.objects.filter(pk=ticket_id).values_list("merged_into_id", flat=True).first()
+        if merged_into is None or ticket_id in seen:
+            break
+        seen.add(ticket_id)
+        ticket_id = merged_into
+    ticket = ticket_lock(ticket_id=ticket_id)
+    note = Message.objects.create(
+        ticket=ticket,
+        channel=Channel.EMAIL,
+        direction=MessageDirection.NOTE,
+        body_text=report.summary,
+        external_message_id=report.external_message_id,
+        references=list(report.original_message_ids),
+        sender_address=report.sender_address[:254],
+        is_automatic=True,
+    )
+    ticket_touch(ticket=ticket, is_conversation_change=False)
+    after_ticket_change(ticket=ticket, change="updated")
+    return IngestResult(ticket=ticket, message=note, is_new_ticket=False, is_duplicate=False)
+
+
+def _process(*, raw: bytes, envelope_sender: str, recipients: tuple[str, ...]) -> IngestResult:
+    """Parse and record one message; raises _Refused when it belongs in quarantine."""
+    try:
+        parsed = parse_email(raw, recipients=recipients)
+    except UnparseableEmailError as error:
+        raise _Refused(str(error)) from error
+    except Exception as error:  # a parser bug must not lose the mail: keep it for a retry after the fix
+        logger.exception("the email parser failed")
+        raise _Refused(f"The message could not be read ({type(error).__name__}: {error}).") from error
+    if isinstance(parsed, DeliveryReport):
+        try:
+            with transaction.atomic():
+                return _bounce_note(parsed)
+        except IntegrityError:
+            # The same report arriving twice at once: the unique (channel, Message-ID) kept one.
+            existing = Message.objects.select_related("ticket").get(
+                channel=Channel.EMAIL, external_message_id=parsed.external_message_id
+            )
+            return IngestResult(ticket=existing.ticket, message=existing, is_new_ticket=False, is_duplicate=True)
+    if envelope_sender.strip() in NULL_SENDERS and not parsed.is_automated:
+        parsed = replace(parsed, is_automated=True)  # MAIL FROM:<> is reserved for automatic mail (RFC 5321)
+    return ingest(inbound=parsed)
+
+
+def _headers_for_review(raw: bytes) -> tuple[str, str]:
+    try:
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        return header_text(headers, "From")[:320], header_text(headers, "Subject")[:255]
+    except Exception:
+        return "", ""
+
+
+def _quarantine(
+    *, raw: bytes, source: str, envelope_sender: str, recipients: tuple[str, ...], reason: str
+) -> QuarantinedEmail:
+    """Keep the raw message for an admin; the same bytes arriving again are kept once."""
+    digest = hashlib.sha256(raw).hexdigest()
+    header_from, subject = _headers_for_review(raw)
+    try:
+        with transaction.atomic():
+            quarantined, _created = QuarantinedEmail.objects.get_or_create(
+                digest=digest,
+                defaults={
+                    "source": source,
+                    "envelope_sender": envelope_sender[:320],
+                    "envelope_recipients": list(recipients),
+                    "raw_message": raw,
+                    "reason": reason,
+                    "size": len(raw),
+                    "header_from": header_from,
+                    "subject": subject,
+                },
+            )
+    except IntegrityError:
+        quarantined = QuarantinedEmail.objects.get(digest=digest)
+    return quarantined
 
 
 def email_receive(
     *, raw: bytes, source: str, envelope_sender: str = "", recipients: tuple[str, ...] = ()
 ) -> IngestResult | QuarantinedEmail:
-    """Ingest one raw email; a message that cannot be parsed is quarantined whole, never dropped."""
+    """Ingest one raw email; a message that cannot be recorded is quarantined whole, never dropped."""
     try:
-        inbound = parse_email(raw, recipients=recipients)
-    except UnparseableEmailError as error:
-        logger.warning("quarantined %s email from %r: %s", source, envelope_sender, error)
-        return QuarantinedEmail.objects.create(
-            source=source,
-            envelope_sender=envelope_sender[:320],
-            envelope_recipients=list(recipients),
-            raw_message=raw,
-            reason=str(error),
+        return _process(raw=raw, envelope_sender=envelope_sender, recipients=recipients)
+    except _Refused as refused:
+        logger.warning("quarantined %s email from %r: %s", source, envelope_sender, refused.reason)
+        return _quarantine(
+            raw=raw, source=source, envelope_sender=envelope_sender, recipients=recipients, reason=refused.reason
         )
-    return ingest(inbound=inbound)
+
+
+@transaction.atomic
+def quarantined_email_retry(*, quarantined_email_id: int, actor: User) -> QuarantinedEmail:
+    """Run a quarantined message through email_receive again; resolved when it is now recorded."""
+    quarantined = QuarantinedEmail.objects.select_for_update().get(pk=quarantined_email_id)
+    if quarantined.is_resolved:
+        raise ApplicationError(_("This email was already processed."))
+    try:
+        result = _process(
+            raw=bytes(quarantined.raw_message),
+            envelope_sender=quarantined.envelope_sender,
+            recipients=tuple(quarantined.envelope_recipients),
+        )
+    except _Refused as refused:
+        if refused.reason != quarantined.reason:
+            quarantined.reason = refused.reason
+            quarantined.save(update_fields=["reason", "updated_at"])
+        return quarantined
+    quarantined.is_resolved = True
+    quarantined.resolved_at = timezone.now()
+    quarantined.resolved_by = actor
+    quarantined.resolved_message = result.message
+    quarantined.save(update_fields=["is_resolved", "resolved_at", "resolved_by", "resolved_message", "updated_at"])
+    return quarantined

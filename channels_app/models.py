@@ -1,5 +1,6 @@
 """Channel-side records: inbound email that could not be parsed is kept whole here, never dropped."""
 
+from django.conf import settings
 from django.db import models
 
 from helpdesk.core.models import TimeStampedModel
@@ -17,9 +18,23 @@ class QuarantinedEmail(TimeStampedModel):
     raw_message = models.BinaryField()
     reason = models.TextField()
     is_resolved = models.BooleanField(default=False)
+    digest = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, help_text="SHA-256 of the raw bytes: kept once."
+    )
+    size = models.PositiveIntegerField(default=0, help_text="Bytes of the raw message.")
+    header_from = models.CharField(max_length=320, blank=True, help_text="The From header, if it could be read.")
+    subject = models.CharField(max_length=255, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_message = models.ForeignKey(
+        "tickets.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["is_resolved", "-created_at"], name="quarantine_review_order")]
 
     def __str__(self) -> str:
         return f"Quarantined {self.source} email {self.pk}: {self.reason[:60]}"

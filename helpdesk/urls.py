@@ -15,6 +15,7 @@ urlpatterns = [
     path("staff/", include("accounts.urls")),
     path("inbox/", include("tickets.urls")),
     path("store/", include("orders.urls")),
+    path("channels/", include("channels_app.urls")),
     path("requests/<str:token>/confirm/", ticket_public_views.confirm_solved, name="ticket-confirm-solved"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

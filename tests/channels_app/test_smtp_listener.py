@@ -83,3 +83,60 @@ def test_an_oversized_message_is_refused_at_the_door(small_smtp_server):
 
     assert error.value.smtp_code == 552
     assert Ticket.objects.count() == 0
+
+
+@pytest.fixture
+def smtp_desk(smtp_server, desk):
+    return desk
+
+
+def _send(controller, raw, *, mail_from):
+    with smtplib.SMTP("127.0.0.1", _port(controller)) as client:
+        client.ehlo()
+        code, reply = client.docmd("MAIL", f"FROM:<{mail_from}>" if mail_from != "<>" else "FROM:<>")
+        assert code == 250, reply
+        code, reply = client.docmd("RCPT", "TO:<support@helpdesk.localhost>")
+        assert code == 250, reply
+        code, reply = client.data(raw)
+        return code, reply.decode()
+
+
+def test_corpus_emails_sent_over_smtp_land_where_they_belong(smtp_server, smtp_desk, acknowledgements):
+    from tests.channels_app.conftest import corpus_email
+    from tickets.choices import MessageDirection
+    from tickets.models import Message
+
+    gmail = _send(smtp_server, corpus_email("gmail_reply.eml"), mail_from="maria@example.test")
+    russian = _send(smtp_server, corpus_email("russian_windows1251.eml"), mail_from="ivan@yandex.example")
+    bounce = _send(smtp_server, corpus_email("bounce_known_message.eml"), mail_from="<>")
+    no_from = _send(smtp_server, corpus_email("malformed_no_from.eml"), mail_from="someone@example.test")
+    again = _send(smtp_server, corpus_email("gmail_reply.eml"), mail_from="maria@example.test")
+
+    assert gmail == (250, "2.0.0 Message accepted as ticket #70001")
+    russian_ticket = Ticket.objects.get(customer__identities__value="ivan@yandex.example")
+    assert russian == (250, f"2.0.0 Message accepted as ticket #{russian_ticket.number}")
+    assert russian_ticket.messages.get(direction=MessageDirection.INBOUND).body_text.startswith(
+        "\u0417\u0434\u0440\u0430\u0432\u0441\u0442\u0432"
+    )
+    assert bounce == (250, "2.0.0 Message accepted as ticket #70008")
+    assert Message.objects.get(ticket__number=70008, direction=MessageDirection.NOTE).body_text.startswith(
+        "Delivery failed: gone@example.test"
+    )
+    assert no_from == (250, "2.0.0 Message accepted for review")
+    assert QuarantinedEmail.objects.get().envelope_sender == "someone@example.test"
+    assert again == (250, "2.0.0 Message accepted as ticket #70001")
+    assert Message.objects.filter(ticket__number=70001, direction=MessageDirection.INBOUND).count() == 1
+    assert acknowledgements == [russian_ticket.pk]
+
+
+def test_a_null_sender_message_is_never_acknowledged(smtp_server, smtp_desk, acknowledgements):
+    raw = (
+        b"From: Warehouse robot <robot@warehouse.example>\r\nTo: support@helpdesk.localhost\r\n"
+        b"Subject: Stock report\r\nMessage-ID: <stock-1@warehouse.example>\r\n\r\nAll shelves counted.\r\n"
+    )
+
+    code, _reply = _send(smtp_server, raw, mail_from="<>")
+
+    assert code == 250
+    assert Ticket.objects.filter(subject="Stock report").exists()
+    assert acknowledgements == []

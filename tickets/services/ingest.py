@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from customers.identities import customer_find_or_create_by_identity
 from customers.models import Customer
+from orders.models import Order
 from tickets.choices import Channel, MessageDirection, TicketStatus
 from tickets.events import after_ticket_change
 from tickets.html import sanitise_html
@@ -21,7 +22,14 @@ from tickets.services.intake import ticket_on_created
 
 logger = logging.getLogger(__name__)
 
-SUBJECT_TOKEN = re.compile(r"\[#(\d{3,12})\]")
+SUBJECT_TOKEN = re.compile(r"\[#(\d{1,12})\]")
+ORDER_MENTION = re.compile(
+    r"(?<![\w#])#\s?(\d{3,20})\b"
+    r"|\b(?:order|orders|pedido|commande|bestellung|заказ|ordine|encomenda|sipariş|pesanan|bestelling)\b"
+    r"[^\d\n]{0,16}?(\d{3,20})\b"
+    r"|(?:注文|订单|訂單|주문)[^\d\n]{0,8}?(\d{3,20})",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class InboundMessage:
     sender_name: str = ""
     subject: str = ""
     body_html: str = ""
+    quoted_text: str = ""
     external_message_id: str | None = None
     references: tuple[str, ...] = ()
     ticket_number_hint: int | None = None
@@ -70,8 +79,28 @@ def _existing_message(inbound: InboundMessage) -> Message | None:
     )
 
 
-def _thread_target(inbound: InboundMessage, customer: Customer) -> Ticket | None:
-    """The open conversation this message continues, if any."""
+def _mentioned_order(inbound: InboundMessage, customer: Customer) -> Order | None:
+    """The first of this customer's orders the message names ("#10234", "order 10234"), if any."""
+    text = SUBJECT_TOKEN.sub(" ", f"{inbound.subject}\n{inbound.body_text}")
+    numbers = [number for match in ORDER_MENTION.finditer(text) for number in match.groups() if number]
+    if not numbers:
+        return None
+    candidates = {variant for number in numbers for variant in (number, f"#{number}")}
+    orders = {
+        order.number.lstrip("#"): order for order in Order.objects.filter(customer=customer, number__in=candidates)
+    }
+    return next((orders[number] for number in numbers if number in orders), None)
+
+
+def _thread_target(inbound: InboundMessage, customer: Customer, order: Order | None = None) -> Ticket | None:
+    """The conversation this message continues, if any.
+
+    Message-IDs first (inbound and outbound ones: they are unguessable, so a colleague the
+    customer forwarded our reply to joins the same ticket); then the ticket number from the
+    reply-to address or the subject token, which are guessable and so count only for the
+    ticket's own customer; then an unresolved ticket of this customer about an order the
+    message names.
+    """
     if inbound.references:
         referenced = (
             Message.objects.filter(external_message_id__in=list(inbound.references))
@@ -81,14 +110,22 @@ def _thread_target(inbound: InboundMessage, customer: Customer) -> Ticket | None
         )
         if referenced is not None:
             return referenced.ticket
-    number = inbound.ticket_number_hint
-    if number is None and inbound.subject:
-        match = SUBJECT_TOKEN.search(inbound.subject)
-        number = int(match.group(1)) if match else None
-    if number is not None:
-        ticket = Ticket.objects.filter(number=number, customer=customer).first()
+    numbers = [inbound.ticket_number_hint] if inbound.ticket_number_hint is not None else []
+    numbers += [int(found) for found in SUBJECT_TOKEN.findall(inbound.subject or "")]
+    if numbers:
+        by_number = {t.number: t for t in Ticket.objects.filter(number__in=numbers, customer=customer)}
+        ticket = next((by_number[number] for number in numbers if number in by_number), None)
         if ticket is not None:
             return ticket
+    if order is not None:
+        about_order = (
+            Ticket.objects.filter(customer=customer, order=order, merged_into__isnull=True)
+            .exclude(status__in=[TicketStatus.SOLVED, TicketStatus.CLOSED])
+            .order_by("-last_message_at")
+            .first()
+        )
+        if about_order is not None:
+            return about_order
     if inbound.channel != Channel.EMAIL:
         # Conversational channels: the customer's latest unresolved ticket on that channel.
         return (
@@ -133,7 +170,8 @@ def _record(inbound: InboundMessage) -> IngestResult:
         name=inbound.sender_name,
         language=inbound.language,
     )
-    target = _thread_target(inbound, customer)
+    order = _mentioned_order(inbound, customer)
+    target = _thread_target(inbound, customer, order)
     if target is not None:
         target = _follow_merges(target)
         if target.status == TicketStatus.CLOSED:
@@ -147,10 +185,12 @@ def _record(inbound: InboundMessage) -> IngestResult:
             channel=inbound.channel,
             status=TicketStatus.NEW,
             last_message_at=received_at,
+            order=order,
         )
     else:
         ticket = Ticket.objects.select_for_update().get(pk=target.pk)
-        reopen = ticket.status in {TicketStatus.SOLVED, TicketStatus.PENDING}
+        # An auto-reply (out of office) to our "solved" mail must not reopen the ticket.
+        reopen = ticket.status in {TicketStatus.SOLVED, TicketStatus.PENDING} and not inbound.is_automated
         Ticket.objects.filter(pk=ticket.pk).update(
             last_message_at=received_at,
             version=F("version") + 1,
@@ -164,6 +204,7 @@ def _record(inbound: InboundMessage) -> IngestResult:
         direction=MessageDirection.INBOUND,
         body_text=inbound.body_text,
         body_html=sanitise_html(inbound.body_html) if inbound.body_html else "",
+        quoted_text=inbound.quoted_text,
         external_message_id=inbound.external_message_id,
         references=list(inbound.references),
         sender_address=inbound.sender_address,

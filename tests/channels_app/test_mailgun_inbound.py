@@ -1,0 +1,116 @@
+"""Mailgun's inbound route posting to /channels/email/inbound/mailgun/, through django-anymail."""
+
+import hashlib
+import hmac
+import time
+
+import pytest
+
+from channels_app.models import QuarantinedEmail
+from tests.channels_app.conftest import corpus_email
+from tickets.models import Message, Ticket
+
+pytestmark = pytest.mark.django_db
+URL = "/channels/email/inbound/mailgun/"
+TEST_SIGNING_KEY = "test-mailgun-signing-key"  # helpdesk/settings/test.py
+
+
+def _mailgun_post(raw: bytes, *, key: str = TEST_SIGNING_KEY, timestamp: int | None = None, token: str = "") -> dict:
+    """The form fields of Mailgun's forward() action with the raw MIME ("body-mime"), signed as Mailgun signs."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    token = token or hashlib.sha256(raw + str(timestamp).encode()).hexdigest()[:50]
+    signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "recipient": "support@helpdesk.localhost",
+        "sender": "maria@example.test",
+        "from": "Maria Lopez <maria@example.test>",
+        "subject": "Package arrived damaged",
+        "body-mime": raw.decode("utf-8"),
+        "timestamp": str(timestamp),
+        "token": token,
+        "signature": signature,
+    }
+
+
+def _raw(message_id: str = "<mailgun-1@example.test>") -> bytes:
+    return (
+        "From: Maria Lopez <maria@example.test>\r\nTo: support@helpdesk.localhost\r\n"
+        f"Subject: Package arrived damaged\r\nMessage-ID: {message_id}\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        "The box was crushed — the mug inside is broken.\r\n"
+    ).encode()
+
+
+def test_a_signed_post_becomes_a_ticket(client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+    response = client.post(URL, _mailgun_post(_raw()))
+
+    assert response.status_code == 200
+    ticket = Ticket.objects.get()
+    assert ticket.subject == "Package arrived damaged"
+    message = ticket.messages.get()
+    assert message.body_text == "The box was crushed \u2014 the mug inside is broken."
+    assert message.external_message_id == "<mailgun-1@example.test>"
+    assert ticket.customer.identities.get().value == "maria@example.test"
+
+
+def test_a_corpus_email_arrives_through_the_webhook_as_it_would_by_smtp(client, desk):
+    raw = corpus_email("gmail_reply.eml")
+
+    response = client.post(URL, _mailgun_post(raw))
+
+    assert response.status_code == 200
+    message = Message.objects.get(external_message_id="<CAE2x9f+Yq3kLw8nR7vX=gmail-reply-1@mail.gmail.example>")
+    assert message.ticket.number == 70001
+    assert message.body_text == "Thanks! The tracking page still says \u201clabel created\u201d though.\n\nMaria"
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        pytest.param({"key": "not-the-signing-key"}, id="signed-with-another-key"),
+        pytest.param({"signature": "0" * 64}, id="made-up-signature"),
+        pytest.param({"signature": None}, id="no-signature"),
+        pytest.param({"timestamp": int(time.time()) - 3600}, id="replayed-an-hour-later"),
+    ],
+)
+def test_a_forged_post_is_refused_and_stores_nothing(client, forgery):
+    forgery = dict(forgery)
+    fields = _mailgun_post(_raw(), **{k: v for k, v in forgery.items() if k in {"key", "timestamp"}})
+    if "signature" in forgery:
+        if forgery["signature"] is None:
+            del fields["signature"]
+        else:
+            fields["signature"] = forgery["signature"]
+
+    response = client.post(URL, fields)
+
+    assert response.status_code == 400  # anymail's AnymailWebhookValidationFailure is a SuspiciousOperation
+    assert Ticket.objects.count() == 0
+    assert Message.objects.count() == 0
+    assert QuarantinedEmail.objects.count() == 0
+
+
+def test_the_same_post_delivered_twice_is_recorded_once(client):
+    fields = _mailgun_post(_raw())
+
+    first = client.post(URL, fields)
+    second = client.post(URL, fields)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert Ticket.objects.count() == 1
+    assert Message.objects.count() == 1
+
+
+def test_an_unreadable_email_posted_by_mailgun_is_quarantined(client):
+    raw = corpus_email("malformed_no_from.eml")
+
+    response = client.post(URL, _mailgun_post(raw))
+
+    assert response.status_code == 200  # accepted: Mailgun must not retry it forever
+    quarantined = QuarantinedEmail.objects.get()
+    assert quarantined.source == QuarantinedEmail.Source.WEBHOOK
+    assert quarantined.envelope_recipients == ["support@helpdesk.localhost"]
+    assert quarantined.reason == "The message has no sender address (From)."
+    assert b"Where is my parcel?" in bytes(quarantined.raw_message)
