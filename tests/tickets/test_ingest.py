@@ -154,3 +154,101 @@ def test_a_rolled_back_ingest_leaves_nothing_and_schedules_nothing(django_captur
 
     assert callbacks == []
     assert Ticket.objects.count() == 0
+
+
+# --- Threading: Message-IDs, ticket numbers, orders -------------------------------------------
+
+
+def test_a_reply_to_one_of_our_outbound_messages_joins_its_ticket():
+    from tests.tickets.factories import MessageFactory
+
+    ours = MessageFactory(direction=MessageDirection.OUTBOUND, external_message_id="<ours.t1@helpdesk.localhost>")
+
+    reply = ingest(inbound=_email(sender_address="someone.else@example.test", references=(ours.external_message_id,)))
+
+    assert reply.ticket.pk == ours.ticket_id  # Message-IDs are unguessable: any sender may continue the thread
+
+
+def test_the_reply_to_address_threads_only_for_the_tickets_own_customer():
+    first = ingest(inbound=_email())
+
+    own = ingest(inbound=_email(external_message_id="<own@x>", ticket_number_hint=first.ticket.number, subject="Hi"))
+    other = ingest(
+        inbound=_email(
+            sender_address="stranger@example.test", external_message_id="<stranger@x>",
+            ticket_number_hint=first.ticket.number,
+        )
+    )  # fmt: skip
+
+    assert own.ticket.pk == first.ticket.pk
+    assert other.is_new_ticket is True
+
+
+def test_a_subject_token_is_tried_when_the_address_names_another_customers_ticket():
+    first = ingest(inbound=_email())
+    someone_else = TicketFactory()
+
+    reply = ingest(
+        inbound=_email(
+            external_message_id="<both@x>",
+            ticket_number_hint=someone_else.number,
+            subject=f"Re: Where is my order? [#{first.ticket.number}]",
+        )
+    )
+
+    assert reply.ticket.pk == first.ticket.pk
+
+
+@pytest.mark.parametrize("mention", ["Any news on #10234?", "Any news on order 10234?", "Mi pedido 10234 no llegó"])
+def test_a_new_email_naming_an_order_joins_the_unresolved_ticket_about_it(mention):
+    from tests.orders.factories import OrderFactory
+
+    first = ingest(inbound=_email())
+    order = OrderFactory(number="#10234", customer=first.ticket.customer)
+    Ticket.objects.filter(pk=first.ticket.pk).update(order=order)
+
+    later = ingest(inbound=_email(subject="Parcel", body_text=mention, external_message_id="<later@x>"))
+
+    assert later.ticket.pk == first.ticket.pk
+
+
+def test_a_new_ticket_naming_one_of_the_customers_orders_is_linked_to_it():
+    from tests.orders.factories import OrderFactory
+
+    first = ingest(inbound=_email())
+    order = OrderFactory(number="10234", customer=first.ticket.customer)
+    Ticket.objects.filter(pk=first.ticket.pk).update(status=TicketStatus.SOLVED, order=order)
+
+    later = ingest(inbound=_email(subject="Order #10234 again", body_text="Broken.", external_message_id="<l@x>"))
+
+    assert later.is_new_ticket is True  # the ticket about it is solved: a new one, linked to the order
+    assert later.ticket.order == order
+
+
+def test_another_customers_order_number_links_nothing():
+    from tests.orders.factories import OrderFactory
+
+    OrderFactory(number="#10234")
+
+    result = ingest(inbound=_email(body_text="About order 10234."))
+
+    assert result.ticket.order is None
+
+
+def test_an_auto_reply_joins_but_does_not_reopen_a_solved_ticket():
+    first = ingest(inbound=_email())
+    Ticket.objects.filter(pk=first.ticket.pk).update(status=TicketStatus.SOLVED)
+
+    auto = ingest(
+        inbound=_email(external_message_id="<oof@x>", references=("<first@mail.example.test>",), is_automated=True)
+    )
+
+    assert auto.ticket.pk == first.ticket.pk
+    auto.ticket.refresh_from_db()
+    assert auto.ticket.status == TicketStatus.SOLVED
+
+
+def test_the_quoted_history_is_kept_beside_the_shown_text():
+    result = ingest(inbound=_email(body_text="Any news?", quoted_text="On Monday, Support wrote:\n> Soon."))
+
+    assert (result.message.body_text, result.message.quoted_text) == ("Any news?", "On Monday, Support wrote:\n> Soon.")
