@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -29,6 +30,15 @@ class AgentInboxConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(realtime.AGENT_INBOX_GROUP, self.channel_name)
         if hasattr(self, "personal_group"):
             await self.channel_layer.group_discard(self.personal_group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        # A frame that is not JSON text gets an error frame like any unknown request; the base
+        # class would raise and drop the socket.
+        try:
+            content = json.loads(text_data) if text_data else None
+        except ValueError:
+            content = None
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or content.get("action") != "catch_up":

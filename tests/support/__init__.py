@@ -1,0 +1,1 @@
+"""Reusable test harness: real server and worker processes that share the test database and Redis."""
