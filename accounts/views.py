@@ -14,8 +14,11 @@ from accounts.services import security_settings_update
 @permission_required("accounts.manage_settings")
 def security_settings(request: HttpRequest) -> HttpResponse:
     current = StaffSecuritySettings.load()
+    # Not `request.POST or None`: a POST with every box unticked has an empty body (htmx sends the
+    # CSRF token as a header), and must still bind the form.
     form = SecuritySettingsForm(
-        request.POST or None, initial={"is_mfa_required_for_staff": current.is_mfa_required_for_staff}
+        request.POST if request.method == "POST" else None,
+        initial={"is_mfa_required_for_staff": current.is_mfa_required_for_staff},
     )
     if request.method == "POST" and form.is_valid():
         security_settings_update(actor=request.user, **form.cleaned_data)
