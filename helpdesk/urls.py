@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("staff/", include("accounts.urls")),
     path("inbox/", include("tickets.urls")),
+    path("settings/", include("tickets.settings_urls")),
     path("store/", include("orders.urls")),
     path("channels/", include("channels_app.urls")),
     path("requests/<str:token>/confirm/", ticket_public_views.confirm_solved, name="ticket-confirm-solved"),

@@ -11,3 +11,9 @@ class TicketsConfig(AppConfig):
         from tickets.services.customer_merge import tickets_follow_merged_customer
 
         register_merge_step(tickets_follow_merged_customer)
+
+        from accounts.services import register_availability_listener
+        from tickets.services.routing import routing_after_availability_change
+
+        # accounts cannot import tickets: an agent who becomes available reaches routing this way.
+        register_availability_listener(routing_after_availability_change)

@@ -58,9 +58,11 @@ def after_status_change(*, ticket: Ticket, previous: str) -> None:
         message_create_outbound(ticket=ticket, body_text=confirmation_request_text(ticket=ticket), is_automatic=True)
     if ticket.status == TicketStatus.PENDING:
         Ticket.objects.filter(pk=ticket.pk).update(pending_reminder_sent_at=None)
+    from tickets.services.routing import routing_after_status_change
     from tickets.sla_hooks import sla_after_status_change
 
     sla_after_status_change(ticket=ticket, previous=previous)
+    routing_after_status_change(ticket=ticket, previous=previous)
 
 
 def tickets_close_solved(*, now: datetime | None = None) -> int:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from smtplib import SMTPException
 
 from celery import shared_task
+from django.db import OperationalError
 
+from accounts.models import Team
 from tickets.services.acknowledgement import ticket_send_auto_acknowledgement
 from tickets.services.delivery import message_deliver, message_delivery_failed
+from tickets.services.routing import team_assign_waiting, teams_assign_waiting_everywhere
 
 TRANSIENT_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
 
@@ -27,3 +30,15 @@ def deliver_message_task(self, message_id: int) -> bool:  # type: ignore[no-unty
             message_delivery_failed(message_id=message_id, error=str(error))
             raise
         raise self.retry(exc=error, countdown=min(2**self.request.retries * 5, 600)) from error
+
+
+@shared_task(acks_late=True, max_retries=3, autoretry_for=(OperationalError,), retry_backoff=True)
+def assign_waiting_tickets_task(team_id: int) -> int:
+    team = Team.objects.filter(pk=team_id).first()
+    return team_assign_waiting(team=team) if team is not None else 0
+
+
+@shared_task(acks_late=True, max_retries=3, autoretry_for=(OperationalError,), retry_backoff=True)
+def assign_waiting_tickets_everywhere_task() -> int:
+    """For beat, every few minutes: the safety net for capacity freed where no hook sees it."""
+    return teams_assign_waiting_everywhere()

@@ -8,7 +8,11 @@ the priority), then the SLA clock (it depends on priority, channel and team).
 from __future__ import annotations
 
 from tickets.models import Message, Ticket
+from tickets.services.priority_rules import priority_rules_apply
+from tickets.services.routing import ticket_route
 
 
 def ticket_on_created(*, ticket: Ticket, first_message: Message) -> None:
     """Apply the desk's rules to a ticket that has just been created."""
+    priority_rules_apply(ticket=ticket, first_message=first_message)
+    ticket_route(ticket=ticket)

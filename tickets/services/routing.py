@@ -1,0 +1,474 @@
+"""Routing: which team a new ticket belongs to, which available agent in it takes the ticket, and the queue.
+
+- Team. The first active routing rule by position whose filled-in conditions all hold (channel, any
+  of its tags, the customer's language, priority; an empty condition matches anything) names the
+  team, unless the ticket already has one. No matching rule: the ticket stays in the general queue.
+- Agent. If the team's auto-assignment switch is on, an agent who is a member of the team, is
+  AVAILABLE and has spare capacity takes the ticket: speakers of the customer's language first when
+  the team's rule is about languages, then the least loaded, then whoever was assigned least
+  recently (never assigned first). Nobody free: the ticket waits unassigned in the team's queue.
+- Load. An agent's load is the number of tickets assigned to them that are new, open or on hold.
+  Pending tickets do not count: they wait on the customer, and capacity is for work the agent can
+  do now. A customer's reply reopens a pending ticket and it counts again, so an agent can
+  briefly sit above capacity; capacity only decides who gets the next ticket.
+- Concurrency. Whoever assigns locks the candidate agents' AgentProfile rows (by primary key, so
+  two assigners never deadlock) and only then counts their load, in a new statement: under READ
+  COMMITTED that count sees every assignment committed by whoever held the locks before, so two
+  tickets arriving at once never both take an agent's last free slot.
+- Queue. When capacity frees up (an agent becomes available, a ticket of theirs stops counting,
+  a team's switch is turned on), ``assign_waiting_tickets_task`` runs after commit and
+  ``team_assign_waiting`` hands the team's oldest waiting tickets to its free agents until they
+  are full.
+
+Manual assignment (``lifecycle.ticket_assign``) is a person's decision and ignores capacity.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.choices import Availability
+from accounts.models import AgentProfile, Team, User
+from helpdesk.core.exceptions import ApplicationError
+from tickets.choices import Channel, Priority, TicketStatus
+from tickets.events import after_ticket_change
+from tickets.models import RoutingRule, Tag, Ticket, TicketActivity
+from tickets.services.lifecycle import ticket_touch
+
+logger = logging.getLogger(__name__)
+
+COUNTED_STATUSES = frozenset({TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD})
+# A waiting ticket needs an agent's time now, exactly the tickets that count once assigned.
+WAITING_STATUSES = COUNTED_STATUSES
+WAITING_BATCH_SIZE = 100
+_NEVER = datetime.min.replace(tzinfo=UTC)
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
+
+
+def language_matches(*, language: str, codes: Iterable[str]) -> bool:
+    """Whether a customer's language is among ``codes``: "pt-br" is covered by "pt-br" and by "pt"."""
+    language = language.lower()
+    wanted = {code.lower() for code in codes}
+    return language in wanted or language.split("-")[0] in wanted
+
+
+# --- Which team -----------------------------------------------------------------------------------
+
+
+def routing_rule_matches(*, rule: RoutingRule, ticket: Ticket) -> bool:
+    """``rule`` must come from ``_rules_for``, which annotates whether it has tags and shares one."""
+    if rule.channels and ticket.channel not in rule.channels:
+        return False
+    if getattr(rule, "has_tags", False) and not getattr(rule, "has_ticket_tag", False):
+        return False
+    if rule.languages and not language_matches(language=ticket.customer.language, codes=rule.languages):
+        return False
+    return not (rule.priorities and ticket.priority not in rule.priorities)
+
+
+def _rules_for(*, ticket: Ticket) -> QuerySet[RoutingRule]:
+    # The tag condition is answered in the same query as the rules: one round trip however many.
+    rule_tags = RoutingRule.tags.through.objects.filter(routingrule_id=OuterRef("pk"))
+    ticket_tags = Ticket.tags.through.objects.filter(ticket_id=ticket.pk).values("tag_id")
+    return (
+        RoutingRule.objects.filter(is_active=True)
+        .select_related("team")
+        .annotate(has_tags=Exists(rule_tags), has_ticket_tag=Exists(rule_tags.filter(tag_id__in=ticket_tags)))
+        .order_by("position", "id")
+    )
+
+
+def routing_rule_for(*, ticket: Ticket) -> RoutingRule | None:
+    """The first active rule by position that the ticket satisfies."""
+    return next((rule for rule in _rules_for(ticket=ticket) if routing_rule_matches(rule=rule, ticket=ticket)), None)
+
+
+# --- Which agent ----------------------------------------------------------------------------------
+
+
+@dataclass
+class AgentSlot:
+    profile: AgentProfile
+    load: int
+
+    @property
+    def has_room(self) -> bool:
+        return self.load < self.profile.ticket_capacity
+
+
+class AgentPool:
+    """A team's available agents with their loads; their profile rows stay locked until commit."""
+
+    def __init__(self, slots: list[AgentSlot]) -> None:
+        self.slots = slots
+
+    @classmethod
+    def lock(cls, *, team: Team) -> AgentPool:
+        profiles = list(
+            AgentProfile.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(
+                user__teams=team,
+                user__is_active=True,
+                user__is_staff=True,
+                availability=Availability.AVAILABLE,
+            )
+            .order_by("pk")
+        )
+        if not profiles:
+            return cls([])
+        # A separate statement, after the locks are held: it sees what the previous holder committed.
+        loads = dict(
+            Ticket.objects.filter(
+                assignee_id__in=[profile.user_id for profile in profiles], status__in=COUNTED_STATUSES
+            )
+            .order_by()
+            .values_list("assignee_id")
+            .annotate(count=Count("id"))
+        )
+        return cls([AgentSlot(profile=profile, load=loads.get(profile.user_id, 0)) for profile in profiles])
+
+    def free_slots(self) -> int:
+        return sum(max(slot.profile.ticket_capacity - slot.load, 0) for slot in self.slots)
+
+    def pick(self, *, language: str | None) -> AgentSlot | None:
+        def order(slot: AgentSlot) -> tuple[bool, int, bool, datetime, int]:
+            speaks = language is not None and language_matches(language=language, codes=slot.profile.languages)
+            last = slot.profile.last_assigned_at
+            return (not speaks, slot.load, last is not None, last or _NEVER, slot.profile.pk)
+
+        open_slots = [slot for slot in self.slots if slot.has_room]
+        return min(open_slots, key=order) if open_slots else None
+
+    def take(self, slot: AgentSlot) -> None:
+        now = timezone.now()
+        slot.load += 1
+        slot.profile.last_assigned_at = now
+        AgentProfile.objects.filter(pk=slot.profile.pk).update(last_assigned_at=now, updated_at=now)
+
+
+def _preferred_language(*, ticket: Ticket, team: Team, rule: RoutingRule | None) -> str | None:
+    """The customer's language when the team's rule routes by language; else no preference."""
+    language = ticket.customer.language
+    if rule is not None:
+        return language if rule.languages else None
+    team_codes = RoutingRule.objects.filter(team=team, is_active=True).values_list("languages", flat=True)
+    return (
+        language
+        if language_matches(language=language, codes=[code for codes in team_codes for code in codes])
+        else None
+    )
+
+
+def _assign(*, ticket: Ticket, assignee: User, is_announced: bool) -> None:
+    before = {"assignee": ticket.assignee_id, "team": ticket.team_id}
+    ticket.assignee = assignee
+    fields = ["assignee"]
+    if ticket.status == TicketStatus.NEW:  # as lifecycle.ticket_assign: an owned ticket is open
+        ticket.status = TicketStatus.OPEN
+        ticket.status_changed_at = timezone.now()
+        fields += ["status", "status_changed_at"]
+    ticket_touch(ticket=ticket, fields=fields)
+    TicketActivity.objects.create(
+        ticket=ticket,
+        actor=None,
+        kind=TicketActivity.Kind.ASSIGNMENT,
+        details={
+            "before": before,
+            "after": {"assignee": assignee.pk, "team": ticket.team_id},
+            "auto_assignment": True,
+        },
+    )
+    if is_announced:
+        after_ticket_change(ticket=ticket, change="updated")
+
+
+@transaction.atomic
+def ticket_auto_assign(
+    *, ticket: Ticket, team: Team, preferred_language: str | None = None, is_announced: bool = False
+) -> User | None:
+    """Give a ticket of ``team`` to its best free agent; None when nobody is free (it then waits).
+
+    ``ticket`` is one the caller holds: created in this transaction, or locked. It is updated in place.
+    """
+    if ticket.assignee_id is not None or not team.is_auto_assignment_enabled:
+        return None
+    pool = AgentPool.lock(team=team)
+    slot = pool.pick(language=preferred_language)
+    if slot is None:
+        return None
+    pool.take(slot)
+    _assign(ticket=ticket, assignee=slot.profile.user, is_announced=is_announced)
+    return slot.profile.user
+
+
+@dataclass(frozen=True)
+class RoutingOutcome:
+    team: Team | None
+    rule: RoutingRule | None
+    assignee: User | None
+
+
+@transaction.atomic
+def ticket_route(*, ticket: Ticket) -> RoutingOutcome:
+    """Put a new ticket in its team (unless it has one) and, if the team auto-assigns, with an agent.
+
+    Runs at intake after the priority rules, on the ticket created in this transaction; ``ticket``
+    is updated in place so the SLA clock that starts next sees its team.
+    """
+    rule: RoutingRule | None = None
+    team = ticket.team
+    if team is None:
+        rule = routing_rule_for(ticket=ticket)
+        if rule is None:
+            return RoutingOutcome(team=None, rule=None, assignee=None)
+        team = rule.team
+        before = {"assignee": ticket.assignee_id, "team": None}
+        ticket.team = rule.team
+        ticket_touch(ticket=ticket, fields=["team"], is_conversation_change=False)
+        TicketActivity.objects.create(
+            ticket=ticket,
+            actor=None,
+            kind=TicketActivity.Kind.ASSIGNMENT,
+            details={
+                "before": before,
+                "after": {"assignee": ticket.assignee_id, "team": rule.team_id},
+                "routing_rule": rule.pk,
+            },
+        )
+    if ticket.assignee_id is not None or not team.is_auto_assignment_enabled:
+        return RoutingOutcome(team=team, rule=rule, assignee=ticket.assignee)
+    assignee = ticket_auto_assign(
+        ticket=ticket, team=team, preferred_language=_preferred_language(ticket=ticket, team=team, rule=rule)
+    )
+    return RoutingOutcome(team=team, rule=rule, assignee=assignee)
+
+
+# --- The waiting queue ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _assign_waiting_batch(*, team_id: int) -> int:
+    team = Team.objects.filter(pk=team_id).first()  # fresh: the switch may have been turned off since
+    if team is None or not team.is_auto_assignment_enabled:
+        return 0
+    pool = AgentPool.lock(team=team)
+    room = min(pool.free_slots(), WAITING_BATCH_SIZE)
+    if not room:
+        return 0
+    # Oldest first; a ticket someone is changing right now is skipped, not waited for.
+    waiting = list(
+        Ticket.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("customer", "team")
+        .filter(team=team, assignee__isnull=True, status__in=WAITING_STATUSES, merged_into__isnull=True)
+        .order_by("created_at", "id")[:room]
+    )
+    if not waiting:
+        return 0
+    team_codes = [
+        code
+        for codes in RoutingRule.objects.filter(team=team, is_active=True).values_list("languages", flat=True)
+        for code in codes
+    ]
+    assigned = 0
+    for ticket in waiting:
+        language = ticket.customer.language
+        slot = pool.pick(language=language if language_matches(language=language, codes=team_codes) else None)
+        if slot is None:
+            break
+        pool.take(slot)
+        _assign(ticket=ticket, assignee=slot.profile.user, is_announced=True)
+        assigned += 1
+    return assigned
+
+
+def team_assign_waiting(*, team: Team) -> int:
+    """Hand the team's oldest waiting tickets to its free agents until they are full; returns how many.
+
+    Idempotent: run twice, the second run finds no waiting ticket or no free agent. Works in batches,
+    each its own transaction, so the agents' rows are never locked for long.
+    """
+    assigned = 0
+    while True:
+        batch = _assign_waiting_batch(team_id=team.pk)
+        assigned += batch
+        if batch < WAITING_BATCH_SIZE:
+            return assigned
+
+
+def _enqueue_assign_waiting(team_ids: Iterable[int]) -> None:
+    from tickets.tasks import assign_waiting_tickets_task
+
+    for team_id in sorted(set(team_ids)):
+        transaction.on_commit(partial(assign_waiting_tickets_task.delay, team_id))
+
+
+def _auto_assigning_team_ids(*, user_id: int) -> list[int]:
+    return list(Team.objects.filter(members=user_id, is_auto_assignment_enabled=True).values_list("pk", flat=True))
+
+
+def routing_after_availability_change(profile: AgentProfile, previous: str) -> None:
+    """Registered with accounts.services: an agent who becomes available takes their teams' waiting tickets."""
+    if profile.availability == Availability.AVAILABLE and previous != Availability.AVAILABLE:
+        _enqueue_assign_waiting(_auto_assigning_team_ids(user_id=profile.user_id))
+
+
+def routing_after_status_change(*, ticket: Ticket, previous: str) -> None:
+    """Called from status_effects: a ticket that stops counting (solved, closed, pending) frees its agent."""
+    if ticket.assignee_id is not None and previous in COUNTED_STATUSES and ticket.status not in COUNTED_STATUSES:
+        _enqueue_assign_waiting(_auto_assigning_team_ids(user_id=ticket.assignee_id))
+
+
+def teams_assign_waiting_everywhere() -> int:
+    """The periodic safety net: capacity also frees up by ways no hook sees (reassignment, merges)."""
+    return sum(team_assign_waiting(team=team) for team in Team.objects.filter(is_auto_assignment_enabled=True))
+
+
+# --- Upkeep from the settings pages ---------------------------------------------------------------
+
+
+def routing_rule_list() -> QuerySet[RoutingRule]:
+    return RoutingRule.objects.select_related("team").prefetch_related("tags").order_by("position", "id")
+
+
+def team_list_for_routing() -> QuerySet[Team]:
+    return Team.objects.annotate(
+        member_count=Count("members", distinct=True),
+        waiting_count=Count(
+            "tickets",
+            filter=Q(tickets__assignee__isnull=True, tickets__status__in=WAITING_STATUSES),
+            distinct=True,
+        ),
+    ).order_by("name")
+
+
+def _clean_codes(*, values: Iterable[str], allowed: Iterable[str], what: str) -> list[str]:
+    cleaned = list(dict.fromkeys(values))
+    unknown = [value for value in cleaned if value not in set(allowed)]
+    if unknown:
+        raise ApplicationError(_("Unknown %(what)s: %(values)s") % {"what": what, "values": ", ".join(unknown)})
+    return cleaned
+
+
+def _clean_languages(languages: Iterable[str]) -> list[str]:
+    cleaned = list(dict.fromkeys(code.strip().lower() for code in languages if code.strip()))
+    wrong = [code for code in cleaned if not _LANGUAGE_CODE.match(code)]
+    if wrong:
+        raise ApplicationError(
+            _("Not a language code: %(codes)s (use codes such as en, es, pt-br)") % {"codes": ", ".join(wrong)}
+        )
+    return cleaned
+
+
+def _save_rule(
+    *,
+    rule: RoutingRule,
+    team: Team,
+    position: int,
+    is_active: bool,
+    channels: Iterable[str],
+    tags: Iterable[Tag],
+    languages: Iterable[str],
+    priorities: Iterable[str],
+) -> RoutingRule:
+    if position < 0:
+        raise ApplicationError(_("The position cannot be negative."))
+    rule.team = team
+    rule.position = position
+    rule.is_active = is_active
+    rule.channels = _clean_codes(values=channels, allowed=Channel.values, what=_("channels"))
+    rule.priorities = _clean_codes(values=priorities, allowed=Priority.values, what=_("priorities"))
+    rule.languages = _clean_languages(languages)
+    rule.save()
+    rule.tags.set(list(tags))
+    return rule
+
+
+@transaction.atomic
+def routing_rule_create(
+    *,
+    actor: User,
+    team: Team,
+    position: int = 0,
+    is_active: bool = True,
+    channels: Iterable[str] = (),
+    tags: Iterable[Tag] = (),
+    languages: Iterable[str] = (),
+    priorities: Iterable[str] = (),
+) -> RoutingRule:
+    """A rule with no conditions is allowed: last by position, it is the catch-all route."""
+    rule = _save_rule(
+        rule=RoutingRule(),
+        team=team,
+        position=position,
+        is_active=is_active,
+        channels=channels,
+        tags=tags,
+        languages=languages,
+        priorities=priorities,
+    )
+    logger.info("routing rule %s created by %s", rule.pk, actor.pk)
+    return rule
+
+
+@transaction.atomic
+def routing_rule_update(
+    *,
+    actor: User,
+    rule_id: int,
+    team: Team,
+    position: int,
+    is_active: bool,
+    channels: Iterable[str],
+    tags: Iterable[Tag],
+    languages: Iterable[str],
+    priorities: Iterable[str],
+) -> RoutingRule:
+    rule = RoutingRule.objects.select_for_update().filter(pk=rule_id).first()
+    if rule is None:
+        raise ApplicationError(_("That routing rule does not exist."))
+    _save_rule(
+        rule=rule,
+        team=team,
+        position=position,
+        is_active=is_active,
+        channels=channels,
+        tags=tags,
+        languages=languages,
+        priorities=priorities,
+    )
+    logger.info("routing rule %s updated by %s", rule.pk, actor.pk)
+    return rule
+
+
+@transaction.atomic
+def routing_rule_delete(*, actor: User, rule_id: int) -> None:
+    deleted, _detail = RoutingRule.objects.filter(pk=rule_id).delete()
+    if not deleted:
+        raise ApplicationError(_("That routing rule does not exist."))
+    logger.info("routing rule %s deleted by %s", rule_id, actor.pk)
+
+
+@transaction.atomic
+def team_set_auto_assignment(*, actor: User, team_id: int, is_enabled: bool) -> Team:
+    """Turn a team's auto-assignment on or off; off, routing only puts tickets in the team's queue."""
+    team = Team.objects.select_for_update().filter(pk=team_id).first()
+    if team is None:
+        raise ApplicationError(_("That team does not exist."))
+    if team.is_auto_assignment_enabled != is_enabled:
+        team.is_auto_assignment_enabled = is_enabled
+        team.save(update_fields=["is_auto_assignment_enabled", "updated_at"])
+        logger.info("auto-assignment for team %s turned %s by %s", team.pk, "on" if is_enabled else "off", actor.pk)
+        if is_enabled:
+            _enqueue_assign_waiting([team.pk])
+    return team
