@@ -1,0 +1,74 @@
+"""Who may touch which ticket and macro: the only way a page or an API view gets one.
+
+Supervisors and admins (``tickets.view_all_tickets``) see every ticket. An agent sees the tickets
+assigned to them, their teams' tickets, and the shared queue: tickets with neither an assignee nor
+a team. A ticket someone may not see is answered exactly like one that does not exist (404), so
+ticket ids and numbers reveal nothing.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from accounts.models import Team, User
+from helpdesk.core.exceptions import NotFoundError, PermissionDeniedError
+from tickets.models import Macro, Ticket
+
+VIEW_ALL_TICKETS = "tickets.view_all_tickets"
+VIEW_TICKET = "tickets.view_ticket"
+CHANGE_TICKET = "tickets.change_ticket"
+MANAGE_SETTINGS = "accounts.manage_settings"
+
+
+def _is_active_staff(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.is_staff)
+
+
+def tickets_visible_to(user: User) -> Q:
+    """The ticket filter for ``user``; lists and single fetches both use it, so they always agree."""
+    if not _is_active_staff(user):
+        return Q(pk__in=[])
+    if user.has_perm(VIEW_ALL_TICKETS):
+        return Q()
+    if not user.has_perm(VIEW_TICKET):
+        return Q(pk__in=[])
+    my_teams = Team.objects.filter(members=user).values("pk")
+    return Q(assignee=user) | Q(team__in=my_teams) | Q(assignee__isnull=True, team__isnull=True)
+
+
+def _ticket_queryset(user: User) -> QuerySet[Ticket]:
+    return Ticket.objects.select_related("customer", "assignee", "team", "order").filter(tickets_visible_to(user))
+
+
+def _checked(user: User, ticket: Ticket | None, *, for_change: bool) -> Ticket:
+    if ticket is None:
+        raise NotFoundError(_("There is no such ticket, or it is not yours to see."))
+    if for_change and not user.has_perm(CHANGE_TICKET):
+        raise PermissionDeniedError(_("You may read this ticket but not change it."))
+    return ticket
+
+
+def access_ticket(user: User, ticket_id: int, *, for_change: bool = False) -> Ticket:
+    """The ticket with this id if ``user`` may see it (and change it, with ``for_change``)."""
+    return _checked(user, _ticket_queryset(user).filter(pk=ticket_id).first(), for_change=for_change)
+
+
+def access_ticket_by_number(user: User, number: int, *, for_change: bool = False) -> Ticket:
+    """As ``access_ticket``, by the number customers and agents see (#1042)."""
+    return _checked(user, _ticket_queryset(user).filter(number=number).first(), for_change=for_change)
+
+
+def macros_visible_to(user: User) -> Q:
+    """Shared macros and the user's own personal ones."""
+    if not _is_active_staff(user):
+        return Q(pk__in=[])
+    return Q(owner__isnull=True) | Q(owner=user)
+
+
+def access_macro(user: User, macro_id: int) -> Macro:
+    """A shared macro or one of the user's own; someone else's personal macro does not exist for them."""
+    macro = Macro.objects.filter(macros_visible_to(user), pk=macro_id).first()
+    if macro is None:
+        raise NotFoundError(_("There is no such macro, or it is someone else's personal macro."))
+    return macro
