@@ -39,11 +39,14 @@
         lastSeq = lastSeq === null ? event.seq : lastSeq;
         return;
       }
+      // Only ticket.* events are numbered by the inbox's counter (the one hello and catch_up use);
+      // the agent's own notifications on this socket count separately and must not move lastSeq.
+      if (!event.type || event.type.indexOf("ticket.") !== 0) return;
       if (typeof event.seq === "number") {
         if (lastSeq !== null && event.seq <= lastSeq) return;
         lastSeq = event.seq;
       }
-      if (event.type && event.type.indexOf("ticket.") === 0) refreshRows();
+      refreshRows();
     };
     socket.onclose = function () {
       setStatus("offline", "Reconnecting…");
