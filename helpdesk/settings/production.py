@@ -35,6 +35,11 @@ X_FRAME_OPTIONS = "DENY"
 # base.py's development webhook secret is public. Without a configured secret, production verifies against
 # a random one nobody knows, so every store webhook is refused instead of being forgeable by anyone.
 STORE_WEBHOOK_SECRET = env("STORE_WEBHOOK_SECRET", default="") or secrets.token_urlsafe(32)
+# Likewise inbound email posted by Mailgun is only accepted with the real signing key.
+ANYMAIL = {
+    **ANYMAIL,  # noqa: F405
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env("MAILGUN_WEBHOOK_SIGNING_KEY", default="") or secrets.token_urlsafe(32),
+}
 
 # Static files are collected into STATIC_ROOT when the image is built; serve only those (with their
 # compressed variants) rather than searching the source folders on every start.

@@ -209,3 +209,15 @@ def test_build_context_leaves_out_local_environments_and_secrets():
     ignored = set((BASE_DIR / ".dockerignore").read_text().split())
 
     assert {".env", ".venv", "node_modules", "var", ".git"} <= ignored
+
+
+def test_production_never_accepts_inbound_mail_signed_with_the_development_key():
+    skip_if_dotenv_defines("MAILGUN_WEBHOOK_SIGNING_KEY")
+    probe = "from django.conf import settings\nprint(settings.ANYMAIL['MAILGUN_WEBHOOK_SIGNING_KEY'])\n"
+
+    result = run_python("-c", probe, environment=production_environment())
+
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip()
+    assert key not in {"", "development-mailgun-signing-key"}
+    assert len(key) >= 32
