@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.utils import timezone
+
 from tickets.models import Ticket
 
 
 def sla_after_status_change(*, ticket: Ticket, previous: str) -> None:
-    """Filled in by the SLA module: pause, resume or stop the ticket's SLA clocks."""
+    """Pause, resume or stop the ticket's SLA clocks to match its new status (the ticket is locked)."""
+    from tickets.services.sla import sla_follow_status
+
+    changed_at = ticket.status_changed_at
+    sla_follow_status(ticket=ticket, at=changed_at if isinstance(changed_at, datetime) else timezone.now())
 
 
-def sla_after_agent_reply(*, ticket: Ticket, replied_at: object) -> None:
-    """Filled in by the SLA module: mark the first or next response target met."""
+def sla_after_agent_reply(*, ticket: Ticket, replied_at: datetime) -> None:
+    """Mark the first or next response target met."""
+    from tickets.services.sla import sla_record_agent_reply
+
+    sla_record_agent_reply(ticket=ticket, replied_at=replied_at)
 
 
-def sla_after_customer_message(*, ticket: Ticket, received_at: object) -> None:
-    """Filled in by the SLA module: a customer's new message starts the next-response clock."""
+def sla_after_customer_message(*, ticket: Ticket, received_at: datetime) -> None:
+    """A customer's new message starts the next-response clock (and follows a reopening by ingest)."""
+    from tickets.services.sla import sla_record_customer_message
+
+    sla_record_customer_message(ticket=ticket, received_at=received_at)

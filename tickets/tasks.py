@@ -9,8 +9,11 @@ from django.db import OperationalError
 
 from accounts.models import Team
 from tickets.services.acknowledgement import ticket_send_auto_acknowledgement
+from tickets.services.complaints import complaints_send_extension_notices
 from tickets.services.delivery import message_deliver, message_delivery_failed
 from tickets.services.routing import team_assign_waiting, teams_assign_waiting_everywhere
+from tickets.services.sla import sla_mark_breaches, sla_send_warnings
+from tickets.status_effects import tickets_close_solved, tickets_remind_pending
 
 TRANSIENT_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
 
@@ -42,3 +45,32 @@ def assign_waiting_tickets_task(team_id: int) -> int:
 def assign_waiting_tickets_everywhere_task() -> int:
     """For beat, every few minutes: the safety net for capacity freed where no hook sees it."""
     return teams_assign_waiting_everywhere()
+
+
+# --- Timers run by beat (CELERY_BEAT_SCHEDULE): each calls one idempotent service -------------
+# No retries: the next beat is the retry, and every batch a run finished is already committed.
+
+
+@shared_task(acks_late=True, soft_time_limit=50, time_limit=55)
+def sla_send_warnings_task() -> int:
+    return sla_send_warnings()
+
+
+@shared_task(acks_late=True, soft_time_limit=50, time_limit=55)
+def sla_mark_breaches_task() -> int:
+    return sla_mark_breaches()
+
+
+@shared_task(acks_late=True)
+def tickets_close_solved_task() -> int:
+    return tickets_close_solved()
+
+
+@shared_task(acks_late=True)
+def tickets_remind_pending_task() -> int:
+    return tickets_remind_pending()
+
+
+@shared_task(acks_late=True)
+def complaints_send_extension_notices_task() -> int:
+    return complaints_send_extension_notices()

@@ -4,6 +4,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -144,6 +145,29 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
     },
 }
+
+# --- Beat: ticket timers (SLA warnings and breaches, auto-close, reminders, complaint notices) ---
+# Added to the schedule above; DatabaseScheduler copies its entries into its tables when beat starts.
+# The minute jobs expire unstarted after 55 s, so a backlog never runs the same minute twice over.
+CELERY_BEAT_SCHEDULE |= {
+    "sla-send-warnings": {
+        "task": "tickets.tasks.sla_send_warnings_task",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 55},
+    },
+    "sla-mark-breaches": {
+        "task": "tickets.tasks.sla_mark_breaches_task",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 55},
+    },
+    "tickets-close-solved": {"task": "tickets.tasks.tickets_close_solved_task", "schedule": crontab(minute=7)},
+    "tickets-remind-pending": {"task": "tickets.tasks.tickets_remind_pending_task", "schedule": crontab(minute=17)},
+    "complaints-send-extension-notices": {
+        "task": "tickets.tasks.complaints_send_extension_notices_task",
+        "schedule": crontab(minute=27),
+    },
+}
+# --- End of beat: ticket timers -------------------------------------------------------------
 
 # --- Auth ----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

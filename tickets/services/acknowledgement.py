@@ -2,24 +2,59 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.db import transaction
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from tickets.models import AutoAcknowledgement, Message, Ticket
 from tickets.services.outbound import message_create_outbound
+from tickets.services.sla import sla_first_response_due_at
+
+# Within a week a weekday is unambiguous ("Monday 12:30 p.m."); beyond it the customer gets the date.
+_WEEKDAY_HORIZON_DAYS = 6
+
+
+def _customer_zone(ticket: Ticket) -> ZoneInfo:
+    try:
+        return ZoneInfo(ticket.customer.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def expected_reply_text(*, ticket: Ticket, due_at: datetime) -> str:
+    """When the first reply is due, in the customer's time zone and the active language."""
+    zone = _customer_zone(ticket)
+    due = due_at.astimezone(zone)
+    days_ahead = (due.date() - ticket.created_at.astimezone(zone).date()).days
+    day = formats.date_format(due, "l" if days_ahead <= _WEEKDAY_HORIZON_DAYS else "DATE_FORMAT")
+    return pgettext("expected reply time: a weekday or date, then a time", "%(day)s %(time)s") % {
+        "day": day,
+        "time": formats.time_format(due, "TIME_FORMAT"),
+    }
 
 
 def acknowledgement_text(*, ticket: Ticket) -> str:
+    due_at = sla_first_response_due_at(ticket=ticket)
     with translation.override(ticket.customer.language or "en"):
         greeting = (
             _("Hello %(name)s,") % {"name": ticket.customer.first_name} if ticket.customer.first_name else _("Hello,")
         )
-        body = _(
-            "Thank you for contacting us. Your request number is #%(number)s.\n"
-            "An agent will reply as soon as possible.\n\n"
-            "To add anything, simply reply to this message."
-        ) % {"number": ticket.number}
+        if due_at is None:
+            body = _(
+                "Thank you for contacting us. Your request number is #%(number)s.\n"
+                "An agent will reply as soon as possible.\n\n"
+                "To add anything, simply reply to this message."
+            ) % {"number": ticket.number}
+        else:
+            body = _(
+                "Thank you for contacting us. Your request number is #%(number)s.\n"
+                "An agent will reply by %(reply_by)s at the latest.\n\n"
+                "To add anything, simply reply to this message."
+            ) % {"number": ticket.number, "reply_by": expected_reply_text(ticket=ticket, due_at=due_at)}
     return f"{greeting}\n\n{body}"
 
 

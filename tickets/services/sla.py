@@ -1,0 +1,542 @@
+"""SLA clocks: which policy and calendar apply to a ticket, its targets, and their warnings and breaches.
+
+A target is running (met_at empty, due_at set), paused (met_at and due_at empty, the business
+seconds left kept in remaining_business_seconds) or met (met_at set). A target met or paused
+after its due time keeps breached_at = due_at, so the row alone says whether it was met in time.
+Every writer here holds the ticket's row lock before touching its targets (the callers of the
+hooks already do), so the periodic jobs lock tickets first too and never deadlock with them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfoNotFoundError
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tickets.business_hours import ALWAYS_OPEN, Schedule, add_business_time, business_seconds_between
+from tickets.business_hours import schedule_from_calendar as _schedule_from_calendar
+from tickets.choices import Priority, TicketStatus
+from tickets.events import after_ticket_change, notify_staff
+from tickets.models import BusinessCalendar, CalendarAssignment, SlaPolicy, SlaTarget, Ticket, TicketActivity
+from tickets.services.lifecycle import ticket_touch
+from tickets.status_machine import PAUSED_STATUSES
+
+logger = logging.getLogger(__name__)
+
+Kind = SlaTarget.Kind
+RESPONSE_KINDS = frozenset({Kind.FIRST_RESPONSE, Kind.NEXT_RESPONSE})
+# Solved and closed tickets owe the customer nothing: resolution is met, any response clock stops.
+STOPPED_STATUSES = frozenset({TicketStatus.SOLVED, TicketStatus.CLOSED})
+# Only these are watched by the periodic jobs, whatever a target says: a ticket moved to another
+# status without the status hook (a merge closes its source directly) is never warned or breached.
+WATCHED_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN)
+RAISED_PRIORITY = {Priority.LOW: Priority.NORMAL, Priority.NORMAL: Priority.HIGH, Priority.HIGH: Priority.URGENT}
+DEFAULT_WARNING_MINUTES = 30  # the field default, for a target whose policy was deleted
+BATCH_SIZE = 100
+MAX_TICKETS_PER_RUN = 5000
+_TARGET_FIELDS = (
+    "policy",
+    "started_at",
+    "due_at",
+    "paused_at",
+    "remaining_business_seconds",
+    "met_at",
+    "breached_at",
+    "assignee_warned_at",
+    "lead_warned_at",
+    "updated_at",
+)
+_RUNNING = Q(met_at__isnull=True, due_at__isnull=False)
+
+
+# --- Which policy and which calendar ------------------------------------------------------------
+
+
+def sla_policy_for(*, ticket: Ticket) -> SlaPolicy | None:
+    """The first active policy, by position, whose conditions the ticket meets (an empty list matches any)."""
+    policies = SlaPolicy.objects.filter(
+        Q(priorities=[]) | Q(priorities__contains=[ticket.priority]),
+        Q(channels=[]) | Q(channels__contains=[ticket.channel]),
+        is_active=True,
+    )
+    if not ticket.customer.is_vip:
+        policies = policies.filter(is_vip_only=False)
+    return policies.order_by("position", "id").first()
+
+
+@dataclass(frozen=True)
+class CalendarChoice:
+    """What decides a ticket's calendar: the policy's own, else the team's, else the channel's, else the default."""
+
+    policy_calendar_id: int | None
+    team_id: int | None
+    channel: str
+
+    @classmethod
+    def of(cls, *, ticket: Ticket, policy: SlaPolicy | None) -> CalendarChoice:
+        return cls(
+            policy_calendar_id=policy.calendar_id if policy is not None else None,
+            team_id=ticket.team_id,
+            channel=ticket.channel,
+        )
+
+
+def sla_calendar_for(*, choice: CalendarChoice) -> BusinessCalendar | None:
+    """The calendar (intervals and holidays prefetched) a ticket works by; None means around the clock."""
+    calendars = BusinessCalendar.objects.prefetch_related("intervals", "holidays")
+    calendar_id = choice.policy_calendar_id
+    if calendar_id is None:
+        by_team_or_channel = Q(channel=choice.channel)
+        if choice.team_id is not None:
+            by_team_or_channel |= Q(team_id=choice.team_id)
+        assignments = list(CalendarAssignment.objects.filter(by_team_or_channel).values_list("team_id", "calendar_id"))
+        # A team's calendar wins over its channel's.
+        ranked = sorted(assignments, key=lambda row: row[0] is None)
+        calendar_id = ranked[0][1] if ranked else None
+    if calendar_id is None:
+        return calendars.filter(is_default=True).first()
+    return calendars.filter(pk=calendar_id).first()
+
+
+def sla_schedule_for(*, choice: CalendarChoice) -> Schedule:
+    calendar = sla_calendar_for(choice=choice)
+    if calendar is None:
+        return ALWAYS_OPEN
+    try:
+        schedule = _schedule_from_calendar(calendar)
+    except (ZoneInfoNotFoundError, ValueError):
+        # A broken calendar must not stop a customer's message from being recorded; count real time instead.
+        logger.warning("business calendar %s is invalid; SLA clocks run around the clock", calendar.pk)
+        return ALWAYS_OPEN
+    if not schedule.is_ever_open:
+        logger.warning("business calendar %s has no opening hours; SLA clocks run around the clock", calendar.pk)
+        return ALWAYS_OPEN
+    return schedule
+
+
+class _Schedules:
+    """Each distinct calendar choice looked up once per service call."""
+
+    def __init__(self) -> None:
+        self._schedules: dict[CalendarChoice, Schedule] = {}
+
+    def get(self, choice: CalendarChoice) -> Schedule:
+        if choice not in self._schedules:
+            self._schedules[choice] = sla_schedule_for(choice=choice)
+        return self._schedules[choice]
+
+
+# --- One target's clock --------------------------------------------------------------------------
+
+
+def _is_running(target: SlaTarget) -> bool:
+    return target.met_at is None and target.due_at is not None
+
+
+def _is_paused(target: SlaTarget) -> bool:
+    return target.met_at is None and target.due_at is None
+
+
+def _pause(target: SlaTarget, *, at: datetime, schedule: Schedule) -> None:
+    assert target.due_at is not None  # noqa: S101 - only running targets pause
+    if target.due_at < at and target.breached_at is None:
+        target.breached_at = target.due_at
+    target.remaining_business_seconds = business_seconds_between(schedule, at, target.due_at)
+    target.paused_at = at
+    target.due_at = None
+
+
+def _resume(target: SlaTarget, *, at: datetime, schedule: Schedule) -> None:
+    target.due_at = add_business_time(schedule, at, target.remaining_business_seconds or 0)
+    target.paused_at = None
+    target.remaining_business_seconds = None
+
+
+def _meet(target: SlaTarget, *, at: datetime) -> None:
+    # A paused target keeps its remaining seconds, so a reopened resolution clock continues from them.
+    target.met_at = at
+    if target.due_at is not None and at > target.due_at and target.breached_at is None:
+        target.breached_at = target.due_at
+
+
+def _reopen(target: SlaTarget, *, at: datetime, schedule: Schedule) -> None:
+    """A met target runs again with the business time it had left when it was met."""
+    assert target.met_at is not None  # noqa: S101 - only met targets reopen
+    if target.due_at is not None:
+        remaining = business_seconds_between(schedule, target.met_at, target.due_at)
+    else:
+        remaining = target.remaining_business_seconds or 0
+    target.met_at = None
+    target.due_at = add_business_time(schedule, at, remaining)
+    target.paused_at = None
+    target.remaining_business_seconds = None
+
+
+def _restart(target: SlaTarget, *, policy: SlaPolicy, at: datetime, seconds: int, schedule: Schedule) -> None:
+    """A fresh cycle of the same kind: nothing of the last one (met, breached, warned) carries over."""
+    target.policy = policy
+    target.started_at = at
+    target.due_at = add_business_time(schedule, at, seconds)
+    target.met_at = target.breached_at = target.paused_at = None
+    target.remaining_business_seconds = None
+    target.assignee_warned_at = target.lead_warned_at = None
+
+
+def _follow_status(
+    *, ticket: Ticket, targets: Iterable[SlaTarget], at: datetime, schedule: Callable[[], Schedule]
+) -> list[SlaTarget]:
+    """Bring each target in line with the ticket's status; returns the targets that changed."""
+    changed: list[SlaTarget] = []
+    for target in targets:
+        if ticket.status in PAUSED_STATUSES:
+            if _is_running(target):
+                _pause(target, at=at, schedule=schedule())
+                changed.append(target)
+        elif ticket.status in STOPPED_STATUSES:
+            if target.kind == Kind.RESOLUTION and target.met_at is None:
+                _meet(target, at=at)
+                changed.append(target)
+            elif _is_running(target):
+                _pause(target, at=at, schedule=schedule())
+                changed.append(target)
+        elif _is_paused(target):
+            _resume(target, at=at, schedule=schedule())
+            changed.append(target)
+        elif target.kind == Kind.RESOLUTION and target.met_at is not None:
+            _reopen(target, at=at, schedule=schedule())
+            changed.append(target)
+    return changed
+
+
+# --- Writing a ticket's targets ------------------------------------------------------------------
+
+
+def _targets_of(ticket: Ticket) -> dict[str, SlaTarget]:
+    return {target.kind: target for target in SlaTarget.objects.filter(ticket=ticket).select_related("policy")}
+
+
+def _policy_of(targets: Iterable[SlaTarget]) -> SlaPolicy | None:
+    return next((target.policy for target in targets if target.policy is not None), None)
+
+
+def _lazy_schedule(*, ticket: Ticket, policy: SlaPolicy | None) -> Callable[[], Schedule]:
+    schedules = _Schedules()
+    return lambda: schedules.get(CalendarChoice.of(ticket=ticket, policy=policy))
+
+
+def _save(*, ticket: Ticket, targets: Iterable[SlaTarget], changed: Iterable[SlaTarget]) -> None:
+    """Write the changed targets, then the ticket's earliest running due time, with one UPDATE each."""
+    now = timezone.now()
+    unique = list({id(target): target for target in changed}.values())  # unsaved models cannot be hashed
+    new = [target for target in unique if target.pk is None]
+    existing = [target for target in unique if target.pk is not None]
+    for target in existing:
+        target.updated_at = now
+    if new:
+        SlaTarget.objects.bulk_create(new)
+    if existing:
+        SlaTarget.objects.bulk_update(existing, fields=_TARGET_FIELDS)
+    next_due = min((target.due_at for target in targets if _is_running(target) and target.due_at), default=None)
+    if next_due != ticket.sla_next_due_at:
+        Ticket.objects.filter(pk=ticket.pk).update(sla_next_due_at=next_due)
+        ticket.sla_next_due_at = next_due
+
+
+@transaction.atomic
+def sla_start(*, ticket: Ticket) -> list[SlaTarget]:
+    """Start a new ticket's first-response and resolution clocks from its creation; once per ticket."""
+    policy = sla_policy_for(ticket=ticket)
+    if policy is None:
+        return []
+    targets = _targets_of(ticket)
+    schedule = _lazy_schedule(ticket=ticket, policy=policy)
+    new: list[SlaTarget] = []
+    for kind, minutes in (
+        (Kind.FIRST_RESPONSE, policy.first_response_minutes),
+        (Kind.RESOLUTION, policy.resolution_minutes),
+    ):
+        if minutes is None or kind in targets:
+            continue
+        target = SlaTarget(
+            ticket=ticket,
+            policy=policy,
+            kind=kind,
+            started_at=ticket.created_at,
+            due_at=add_business_time(schedule(), ticket.created_at, minutes * 60),
+        )
+        targets[kind] = target
+        new.append(target)
+    _follow_status(ticket=ticket, targets=new, at=ticket.created_at, schedule=schedule)
+    _save(ticket=ticket, targets=targets.values(), changed=new)
+    return new
+
+
+@transaction.atomic
+def sla_follow_status(*, ticket: Ticket, at: datetime) -> None:
+    """Pending and on hold pause every running clock, open resumes them, solved meets resolution,
+    reopening a solved ticket restarts resolution with the time it had left. The ticket is locked."""
+    targets = _targets_of(ticket)
+    if not targets:
+        return
+    schedule = _lazy_schedule(ticket=ticket, policy=_policy_of(targets.values()))
+    changed = _follow_status(ticket=ticket, targets=targets.values(), at=at, schedule=schedule)
+    _save(ticket=ticket, targets=targets.values(), changed=changed)
+
+
+@transaction.atomic
+def sla_record_agent_reply(*, ticket: Ticket, replied_at: datetime) -> None:
+    """An agent's reply meets the first-response and next-response targets. The ticket is locked."""
+    targets = _targets_of(ticket)
+    changed = []
+    for target in targets.values():
+        if target.kind in RESPONSE_KINDS and target.met_at is None:
+            _meet(target, at=replied_at)
+            changed.append(target)
+    _save(ticket=ticket, targets=targets.values(), changed=changed)
+
+
+@transaction.atomic
+def sla_record_customer_message(*, ticket: Ticket, received_at: datetime) -> None:
+    """A customer's message on an existing ticket starts the next-response clock once the first response
+    was met (an unanswered earlier message keeps its clock); ingest may also have reopened the ticket."""
+    targets = _targets_of(ticket)
+    policy = _policy_of(targets.values()) if targets else sla_policy_for(ticket=ticket)
+    if policy is None:
+        return
+    schedule = _lazy_schedule(ticket=ticket, policy=policy)
+    changed = _follow_status(ticket=ticket, targets=targets.values(), at=received_at, schedule=schedule)
+    first_response = targets.get(Kind.FIRST_RESPONSE)
+    is_first_response_met = (
+        first_response.met_at is not None if first_response is not None else ticket.first_agent_reply_at is not None
+    )
+    next_response = targets.get(Kind.NEXT_RESPONSE)
+    if (
+        policy.next_response_minutes is not None
+        and is_first_response_met
+        and (next_response is None or next_response.met_at is not None)
+    ):
+        if next_response is None:
+            next_response = targets[Kind.NEXT_RESPONSE] = SlaTarget(ticket=ticket, kind=Kind.NEXT_RESPONSE)
+        _restart(
+            next_response,
+            policy=policy,
+            at=received_at,
+            seconds=policy.next_response_minutes * 60,
+            schedule=schedule(),
+        )
+        changed.append(next_response)
+        changed += _follow_status(ticket=ticket, targets=[next_response], at=received_at, schedule=schedule)
+    _save(ticket=ticket, targets=targets.values(), changed=changed)
+
+
+def sla_first_response_due_at(*, ticket: Ticket) -> datetime | None:
+    """When the customer can expect the first reply, if a first-response clock is running."""
+    return (
+        SlaTarget.objects.filter(_RUNNING, ticket=ticket, kind=Kind.FIRST_RESPONSE)
+        .values_list("due_at", flat=True)
+        .first()
+    )
+
+
+# --- Warnings and breaches (periodic) ------------------------------------------------------------
+
+
+def _warning_seconds(target: SlaTarget) -> int:
+    minutes = target.policy.warning_minutes if target.policy is not None else DEFAULT_WARNING_MINUTES
+    return minutes * 60
+
+
+class _Thresholds:
+    """``now`` plus some business seconds, per calendar: a target is within its window when due by then."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._schedules = _Schedules()
+        self._instants: dict[tuple[CalendarChoice, int], datetime] = {}
+
+    def schedule_for(self, target: SlaTarget) -> Schedule:
+        return self._schedules.get(CalendarChoice.of(ticket=target.ticket, policy=target.policy))
+
+    def within(self, target: SlaTarget, *, seconds: int) -> bool:
+        assert target.due_at is not None  # noqa: S101 - only running targets are watched
+        key = (CalendarChoice.of(ticket=target.ticket, policy=target.policy), seconds)
+        if key not in self._instants:
+            self._instants[key] = add_business_time(self.schedule_for(target), self.now, seconds)
+        return target.due_at <= self._instants[key]
+
+    def business_minutes_left(self, target: SlaTarget) -> int:
+        assert target.due_at is not None  # noqa: S101 - only running targets are watched
+        return business_seconds_between(self.schedule_for(target), self.now, target.due_at) // 60
+
+
+def _warnings_due(target: SlaTarget, thresholds: _Thresholds) -> tuple[bool, bool]:
+    """(warn the assignee, warn the team lead) for a running target of an assigned ticket."""
+    ticket = target.ticket
+    window = _warning_seconds(target)
+    lead_id = ticket.team.lead_id if ticket.team is not None else None
+    warn_assignee = (
+        ticket.assignee_id is not None
+        and target.assignee_warned_at is None
+        and thresholds.within(target, seconds=window)
+    )
+    warn_lead = (
+        ticket.assignee_id is not None
+        and lead_id is not None
+        and target.lead_warned_at is None
+        and thresholds.within(target, seconds=window // 2)
+    )
+    return warn_assignee, warn_lead
+
+
+def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _lock_tickets(ticket_ids: list[int]) -> list[Ticket]:
+    """Lock what no one else holds; a ticket another beat (or an agent) holds waits for the next run."""
+    return list(
+        Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("team")
+        .filter(pk__in=ticket_ids)
+        .order_by("pk")
+    )
+
+
+def _payload(target: SlaTarget, **extra: object) -> dict:
+    ticket = target.ticket
+    return {
+        "ticket_id": ticket.pk,
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "target": target.kind,
+        "due_at": target.due_at.isoformat() if target.due_at else None,
+        **extra,
+    }
+
+
+def _warnable_targets(now: datetime) -> Q:
+    return (
+        _RUNNING
+        & Q(breached_at__isnull=True, due_at__gt=now, ticket__status__in=WATCHED_STATUSES)
+        & Q(ticket__assignee__isnull=False)
+        & (Q(assignee_warned_at__isnull=True) | Q(lead_warned_at__isnull=True))
+    )
+
+
+def sla_send_warnings(*, now: datetime | None = None) -> int:
+    """Warn the assignee when a running target enters its policy's warning window (business time), and the
+    team lead when half of it is left; once each. Returns how many notifications were sent."""
+    now = now or timezone.now()
+    thresholds = _Thresholds(now)
+    # A first pass without locks finds the few tickets that need a warning now.
+    ticket_ids: list[int] = []
+    for target in (
+        SlaTarget.objects.filter(_warnable_targets(now))
+        .select_related("policy", "ticket__team")
+        .order_by("due_at", "pk")
+        .iterator(chunk_size=2000)
+    ):
+        if any(_warnings_due(target, thresholds)) and target.ticket_id not in ticket_ids:
+            ticket_ids.append(target.ticket_id)
+            if len(ticket_ids) >= MAX_TICKETS_PER_RUN:
+                break
+    sent = 0
+    for batch in _chunks(ticket_ids, BATCH_SIZE):
+        with transaction.atomic():
+            tickets = {ticket.pk: ticket for ticket in _lock_tickets(batch)}
+            if not tickets:
+                continue
+            warned = []
+            for target in SlaTarget.objects.filter(_warnable_targets(now), ticket__in=list(tickets)).select_related(
+                "policy"
+            ):
+                target.ticket = tickets[target.ticket_id]
+                warn_assignee, warn_lead = _warnings_due(target, thresholds)
+                minutes_left = thresholds.business_minutes_left(target)
+                if warn_assignee:
+                    assert target.ticket.assignee_id is not None  # noqa: S101 - checked in _warnings_due
+                    notify_staff(
+                        user_id=target.ticket.assignee_id,
+                        kind="sla_warning",
+                        payload=_payload(target, recipient="assignee", business_minutes_left=minutes_left),
+                    )
+                    target.assignee_warned_at = now
+                    sent += 1
+                if warn_lead:
+                    assert target.ticket.team is not None  # noqa: S101 - checked in _warnings_due
+                    assert target.ticket.team.lead_id is not None  # noqa: S101
+                    notify_staff(
+                        user_id=target.ticket.team.lead_id,
+                        kind="sla_warning",
+                        payload=_payload(target, recipient="team_lead", business_minutes_left=minutes_left),
+                    )
+                    target.lead_warned_at = now
+                    sent += 1
+                if warn_assignee or warn_lead:
+                    target.updated_at = now
+                    warned.append(target)
+            SlaTarget.objects.bulk_update(warned, fields=["assignee_warned_at", "lead_warned_at", "updated_at"])
+    return sent
+
+
+def _breachable_targets(now: datetime) -> Q:
+    return _RUNNING & Q(breached_at__isnull=True, due_at__lte=now, ticket__status__in=WATCHED_STATUSES)
+
+
+def _raise_priority(*, ticket: Ticket, target: SlaTarget) -> None:
+    raised = RAISED_PRIORITY.get(Priority(ticket.priority))
+    if raised is None:
+        return
+    previous, ticket.priority = ticket.priority, raised
+    ticket_touch(ticket=ticket, fields=["priority"], is_conversation_change=False)
+    TicketActivity.objects.create(
+        ticket=ticket,
+        actor=None,
+        kind=TicketActivity.Kind.PRIORITY,
+        details={"before": previous, "after": raised, "reason": "sla_breach", "target": target.kind},
+    )
+
+
+def sla_mark_breaches(*, now: datetime | None = None) -> int:
+    """Record each running target past due as breached, once: the ticket's priority goes up a step and the
+    team lead hears of it. Returns how many targets breached."""
+    now = now or timezone.now()
+    ticket_ids = list(
+        SlaTarget.objects.filter(_breachable_targets(now))
+        .order_by("ticket_id")
+        .values_list("ticket_id", flat=True)
+        .distinct()[:MAX_TICKETS_PER_RUN]
+    )
+    breached = 0
+    for batch in _chunks(ticket_ids, BATCH_SIZE):
+        with transaction.atomic():
+            tickets = {ticket.pk: ticket for ticket in _lock_tickets(batch)}
+            if not tickets:
+                continue
+            targets = list(
+                SlaTarget.objects.filter(_breachable_targets(now), ticket__in=list(tickets)).order_by("due_at", "pk")
+            )
+            changed_tickets: dict[int, Ticket] = {}
+            for target in targets:
+                ticket = target.ticket = tickets[target.ticket_id]
+                target.breached_at = target.due_at
+                target.updated_at = now
+                _raise_priority(ticket=ticket, target=target)
+                changed_tickets[ticket.pk] = ticket
+                lead_id = ticket.team.lead_id if ticket.team is not None else None
+                if lead_id is not None:
+                    notify_staff(user_id=lead_id, kind="sla_breach", payload=_payload(target, priority=ticket.priority))
+                    # For an unassigned ticket this is the lead's only warning.
+                    target.lead_warned_at = target.lead_warned_at or now
+                breached += 1
+            SlaTarget.objects.bulk_update(targets, fields=["breached_at", "lead_warned_at", "updated_at"])
+            for ticket in changed_tickets.values():
+                after_ticket_change(ticket=ticket, change="updated")
+    return breached
