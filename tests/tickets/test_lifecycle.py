@@ -273,3 +273,33 @@ def test_assigning_to_a_non_staff_user_is_refused(agent):
 
     ticket.refresh_from_db()
     assert ticket.assignee is None
+
+
+def test_a_merged_ticket_stops_its_sla_clocks(agent):
+    from tickets.models import SlaPolicy, SlaTarget
+    from tickets.services.sla import sla_start
+
+    SlaPolicy.objects.create(name="Default", first_response_minutes=60, resolution_minutes=600)
+    target = _ticket()
+    source = _ticket(customer=target.customer)
+    sla_start(ticket=source)
+    assert Ticket.objects.get(pk=source.pk).sla_next_due_at is not None
+
+    ticket_merge(source_id=source.pk, target_id=target.pk, actor=agent)
+
+    source.refresh_from_db()
+    assert source.sla_next_due_at is None
+    assert not SlaTarget.objects.filter(ticket=source, met_at__isnull=True, due_at__isnull=False).exists()
+
+
+def test_a_split_ticket_gets_the_desks_rules_and_its_own_sla(agent):
+    from tickets.models import SlaPolicy, SlaTarget
+
+    SlaPolicy.objects.create(name="Default", first_response_minutes=60)
+    ticket = _ticket()
+    MessageFactory(ticket=ticket)
+    other = MessageFactory(ticket=ticket, body_text="Separate question")
+
+    new_ticket = ticket_split(message_id=other.pk, actor=agent)
+
+    assert SlaTarget.objects.filter(ticket=new_ticket, kind="first_response").count() == 1

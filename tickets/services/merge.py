@@ -11,7 +11,9 @@ from helpdesk.core.exceptions import ApplicationError
 from tickets.choices import MessageDirection, TicketStatus
 from tickets.events import after_ticket_change
 from tickets.models import Message, Ticket, TicketActivity
+from tickets.services.intake import ticket_on_created
 from tickets.services.lifecycle import ticket_touch
+from tickets.status_effects import after_status_change
 
 
 @transaction.atomic
@@ -40,9 +42,13 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User) -> Ticket:
     target.created_at = min(target.created_at, source.created_at)
     ticket_touch(ticket=target, fields=["order_id", "last_message_at", "created_at"])
     now = timezone.now()
+    previous_status = source.status
     Ticket.objects.filter(pk=source.pk).update(
         merged_into=target, status=TicketStatus.CLOSED, closed_at=now, status_changed_at=now, updated_at=now
     )
+    source.refresh_from_db()
+    # A merge closes the source outside the status table; its SLA clocks stop and its agent's capacity frees up.
+    after_status_change(ticket=source, previous=previous_status)
     TicketActivity.objects.create(
         ticket=target, actor=actor, kind=TicketActivity.Kind.MERGE, details={"from": source.number, "messages": moved}
     )
@@ -79,6 +85,8 @@ def ticket_split(*, message_id: int, actor: User) -> Ticket:
         last_message_at=message.created_at,
     )
     Message.objects.filter(pk=message.pk).update(ticket=ticket)
+    message.ticket = ticket
+    ticket_on_created(ticket=ticket, first_message=message)
     ticket_touch(ticket=original)
     TicketActivity.objects.create(
         ticket=original,
