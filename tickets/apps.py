@@ -17,3 +17,8 @@ class TicketsConfig(AppConfig):
 
         # accounts cannot import tickets: an agent who becomes available reaches routing this way.
         register_availability_listener(routing_after_availability_change)
+
+        from tickets.events import register_ticket_listener
+        from tickets.services.webhooks import webhook_events_record
+
+        register_ticket_listener(webhook_events_record)  # outbound webhooks hear of every ticket change

@@ -13,6 +13,7 @@ from tickets.services.complaints import complaints_send_extension_notices
 from tickets.services.delivery import message_deliver, message_delivery_failed
 from tickets.services.routing import team_assign_waiting, teams_assign_waiting_everywhere
 from tickets.services.sla import sla_mark_breaches, sla_send_warnings
+from tickets.services.webhooks import WEBHOOK_MAX_ATTEMPTS, webhook_deliver
 from tickets.status_effects import tickets_close_solved, tickets_remind_pending
 
 TRANSIENT_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
@@ -45,6 +46,15 @@ def assign_waiting_tickets_task(team_id: int) -> int:
 def assign_waiting_tickets_everywhere_task() -> int:
     """For beat, every few minutes: the safety net for capacity freed where no hook sees it."""
     return teams_assign_waiting_everywhere()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=WEBHOOK_MAX_ATTEMPTS, soft_time_limit=60, time_limit=90)
+def deliver_webhook_task(self, delivery_id: int) -> str:  # type: ignore[no-untyped-def]
+    # The service counts attempts on the row and says when to try again; Celery only waits.
+    attempt = webhook_deliver(delivery_id=delivery_id)
+    if attempt.retry_in_seconds is not None:
+        raise self.retry(countdown=attempt.retry_in_seconds)
+    return attempt.status
 
 
 # --- Timers run by beat (CELERY_BEAT_SCHEDULE): each calls one idempotent service -------------
