@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("store/", include("orders.api.urls")),
+    path("", include("tickets.api.urls")),
 ]

@@ -16,8 +16,9 @@ from customers.choices import IdentityKind
 from customers.models import Customer, CustomerIdentity
 from helpdesk.core.exceptions import ApplicationError
 from orders.models import Order
-from tickets.choices import Priority, TicketStatus
-from tickets.models import Message, Ticket
+from tickets.access import macros_visible_to, tickets_visible_to
+from tickets.choices import MessageDirection, Priority, TicketStatus
+from tickets.models import Macro, Message, Tag, Ticket
 from tickets.status_machine import UNRESOLVED_STATUSES
 
 INBOX_PAGE_SIZE = 50
@@ -225,3 +226,105 @@ def ticket_detail_for_agent(*, ticket_id: int) -> TicketDetail:
         sidebar=sidebar,
         last_message_id=messages[-1].pk if messages else None,
     )
+
+
+# --- Reads for the REST API (tickets/api/) ---------------------------------------------------------
+# Lists there apply tickets.access.tickets_visible_to, so an agent's list holds exactly the tickets
+# access_ticket lets them open.
+
+API_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class TicketListFilters:
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    assignee_id: int | None = None
+    is_unassigned: bool = False
+    team_id: int | None = None
+    is_without_team: bool = False
+    tag: str = ""
+    search: str = ""
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[Message]
+    next_cursor: str | None
+
+
+def _api_ticket_queryset() -> QuerySet[Ticket]:
+    return _inbox_queryset().select_related("order", "merged_into")
+
+
+def ticket_list_for_api(
+    *, user: User, filters: TicketListFilters, cursor: str | None = None, limit: int = API_PAGE_SIZE
+) -> InboxPage:
+    """One page of the tickets ``user`` may see, newest activity first, by keyset (every page costs the same)."""
+    queryset = _api_ticket_queryset().filter(tickets_visible_to(user), merged_into__isnull=True)
+    if filters.statuses:
+        queryset = queryset.filter(status__in=filters.statuses)
+    if filters.priorities:
+        queryset = queryset.filter(priority__in=filters.priorities)
+    if filters.channels:
+        queryset = queryset.filter(channel__in=filters.channels)
+    if filters.is_unassigned:
+        queryset = queryset.filter(assignee__isnull=True)
+    elif filters.assignee_id is not None:
+        queryset = queryset.filter(assignee_id=filters.assignee_id)
+    if filters.is_without_team:
+        queryset = queryset.filter(team__isnull=True)
+    elif filters.team_id is not None:
+        queryset = queryset.filter(team_id=filters.team_id)
+    if filters.tag:
+        queryset = queryset.filter(tags__name=filters.tag)
+    if filters.search:
+        queryset = queryset.filter(ticket_ids_matching_search(filters.search))
+    if cursor:
+        stamp, pk = _decode_cursor(cursor)
+        queryset = queryset.extra(
+            where=["(tickets_ticket.last_message_at, tickets_ticket.id) < (%s, %s)"], params=[stamp, pk]
+        )
+    rows = list(queryset.order_by("-last_message_at", "-id")[: limit + 1])
+    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return InboxPage(tickets=rows[:limit], next_cursor=next_cursor)
+
+
+def ticket_get_for_api(*, ticket_id: int) -> Ticket:
+    """One ticket with everything its API representation shows, in three queries."""
+    return _api_ticket_queryset().get(pk=ticket_id)
+
+
+def _encode_message_cursor(message: Message) -> str:
+    raw = f"{message.created_at.isoformat()}|{message.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def message_list_for_ticket(
+    *, ticket_id: int, cursor: str | None = None, limit: int = API_PAGE_SIZE, include_notes: bool = True
+) -> MessagePage:
+    """A ticket's timeline, oldest first, paged by keyset; internal notes only when asked (staff)."""
+    queryset = Message.objects.filter(ticket_id=ticket_id).select_related("author").prefetch_related("attachments")
+    if not include_notes:
+        queryset = queryset.exclude(direction=MessageDirection.NOTE)
+    if cursor:
+        stamp, pk = _decode_cursor(cursor)
+        queryset = queryset.extra(
+            where=["(tickets_message.created_at, tickets_message.id) > (%s, %s)"], params=[stamp, pk]
+        )
+    rows = list(queryset.order_by("created_at", "id")[: limit + 1])
+    next_cursor = _encode_message_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return MessagePage(messages=rows[:limit], next_cursor=next_cursor)
+
+
+def macro_list_for_user(*, user: User, is_active: bool | None = True) -> list[Macro]:
+    """Shared macros and the user's own, with their tags and translations, by name."""
+    queryset = Macro.objects.filter(macros_visible_to(user)).prefetch_related("add_tags", "translations")
+    if is_active is not None:
+        queryset = queryset.filter(is_active=is_active)
+    return list(queryset.order_by("name", "id"))
+
+
+def tag_list() -> list[Tag]:
+    return list(Tag.objects.order_by("name"))
