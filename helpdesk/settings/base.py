@@ -216,6 +216,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.choices.OrderStatus",
         "ShipmentStatusEnum": "orders.choices.ShipmentStatus",
+        "TicketStatusEnum": "tickets.choices.TicketStatus",
+        "PriorityEnum": "tickets.choices.Priority",
     },
     "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui/favicon-32x32.png",
 }
