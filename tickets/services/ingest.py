@@ -164,14 +164,15 @@ def _store_attachments(message: Message, attachments: tuple[InboundAttachment, .
 
 
 def _record(inbound: InboundMessage) -> IngestResult:
-    customer, _created = customer_find_or_create_by_identity(
+    customer, is_new_customer = customer_find_or_create_by_identity(
         kind=inbound.sender_kind,
         value=inbound.sender_address,
         name=inbound.sender_name,
         language=inbound.language,
     )
-    order = _mentioned_order(inbound, customer)
-    target = _thread_target(inbound, customer, order)
+    # A customer created just now has no orders and no tickets: only a Message-ID can thread their message.
+    order = None if is_new_customer else _mentioned_order(inbound, customer)
+    target = _thread_target(inbound, customer, order) if inbound.references or not is_new_customer else None
     if target is not None:
         target = _follow_merges(target)
         if target.status == TicketStatus.CLOSED:
