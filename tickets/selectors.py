@@ -140,9 +140,8 @@ def ticket_list_for_inbox(
     filters: InboxFilters | None = None,
 ) -> InboxPage:
     """One page of an inbox view, newest activity first, paged by keyset so page 2,000 costs what page 1 does."""
-    queryset = _inbox_queryset().filter(merged_into__isnull=True)
-    if not user.has_perm("tickets.view_all_tickets") and not user.has_perm("tickets.view_ticket"):
-        queryset = queryset.none()
+    # Only what the user may open: the same rule as tickets.access, so every listed row opens.
+    queryset = _inbox_queryset().filter(tickets_visible_to(user), merged_into__isnull=True)
     queryset = _apply_view(queryset, view=view, user=user)
     if filters is not None:
         queryset = _apply_filters(queryset, filters)

@@ -141,7 +141,7 @@ def ticket_action(form_class: type[forms.forms.Form]) -> Callable[[TicketAction]
         @require_POST
         @wraps(action)
         def view(request: HttpRequest, number: int) -> HttpResponse:
-            ticket = access_ticket_by_number(request.user, number)
+            ticket = access_ticket_by_number(request.user, number, for_change=True)
             form = form_class(request.POST)
             if not form.is_valid():
                 messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
@@ -162,7 +162,7 @@ def ticket_action(form_class: type[forms.forms.Form]) -> Callable[[TicketAction]
 @staff_required
 @require_POST
 def ticket_reply_view(request: HttpRequest, number: int) -> HttpResponse:
-    ticket = access_ticket_by_number(request.user, number)
+    ticket = access_ticket_by_number(request.user, number, for_change=True)
     form = forms.ReplyForm(request.POST)
     if not form.is_valid():
         return _ticket_page(request, number, status=400, reply_form=form)
@@ -235,7 +235,7 @@ def ticket_assign_view(request: HttpRequest, form: forms.AssignForm) -> int | No
 
 @ticket_action(forms.MergeForm)
 def ticket_merge_view(request: HttpRequest, form: forms.MergeForm) -> int | None:
-    target = access_ticket_by_number(request.user, form.cleaned_data["into_number"])
+    target = access_ticket_by_number(request.user, form.cleaned_data["into_number"], for_change=True)
     ticket_merge(source_id=request.ticket.pk, target_id=target.pk, actor=request.user)  # type: ignore[attr-defined]
     return target.number
 
@@ -259,7 +259,7 @@ def ticket_escalate_view(request: HttpRequest, form: forms.EscalateForm) -> int 
 @staff_required
 @require_POST
 def message_split_view(request: HttpRequest, number: int, message_id: int) -> HttpResponse:
-    ticket = access_ticket_by_number(request.user, number)
+    ticket = access_ticket_by_number(request.user, number, for_change=True)
     if not ticket.messages.filter(pk=message_id).exists():
         messages.error(request, "That message is not on this ticket.")
         return redirect("tickets:ticket", number=number)
@@ -294,7 +294,7 @@ def macro_preview_view(request: HttpRequest, number: int) -> HttpResponse:
 def macro_apply_view(request: HttpRequest, number: int) -> HttpResponse:
     from tickets.services.macros import macro_apply
 
-    ticket = access_ticket_by_number(request.user, number)
+    ticket = access_ticket_by_number(request.user, number, for_change=True)
     try:
         macro_apply(
             macro_id=int(request.POST.get("macro", 0)),

@@ -155,12 +155,14 @@ def test_merge_from_the_page_lands_on_the_survivor(agent_client, ticket):
     ],
 )
 def test_inbox_views(agent_client, agent, view, expected):
+    team = TeamFactory()
+    team.members.add(agent)
     made = {
         "mine": TicketFactory(subject="mine", assignee=agent),
         "unassigned": TicketFactory(subject="unassigned"),
         "urgent": TicketFactory(subject="urgent", priority=Priority.URGENT),
-        "waiting": TicketFactory(subject="waiting", status=TicketStatus.PENDING, assignee=UserFactory()),
-        "closed": TicketFactory(subject="closed", status=TicketStatus.CLOSED, assignee=UserFactory()),
+        "waiting": TicketFactory(subject="waiting", status=TicketStatus.PENDING, assignee=UserFactory(), team=team),
+        "closed": TicketFactory(subject="closed", status=TicketStatus.CLOSED, assignee=UserFactory(), team=team),
     }
 
     response = agent_client.get(reverse("tickets:inbox"), {"view": view})
@@ -237,3 +239,17 @@ def test_a_ticket_the_agent_may_not_see_is_a_404_page(agent_client, agent):
 
     assert response.status_code == 404
     assert "not yours to see" in response.content.decode()
+
+
+def test_the_inbox_lists_only_tickets_the_agent_may_open(agent_client, agent):
+    team = TeamFactory()
+    team.members.add(agent)
+    mine = TicketFactory(subject="mine", assignee=agent)
+    my_team = TicketFactory(subject="my team", team=team, assignee=UserFactory(role=Role.AGENT))
+    unowned = TicketFactory(subject="unowned")
+    TicketFactory(subject="other team", team=TeamFactory(), assignee=UserFactory(role=Role.AGENT))
+
+    response = agent_client.get(reverse("tickets:inbox"))
+
+    shown = {t.subject for t in response.context["page"].tickets}
+    assert shown == {mine.subject, my_team.subject, unowned.subject}
