@@ -6,8 +6,9 @@ from helpdesk.settings.base import *  # noqa: F403
 from helpdesk.settings.base import BASE_DIR, DATABASES, configure_redis, database_config, env
 
 DEBUG = env.bool("DEBUG", default=True)
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
-EMAIL_PORT = env.int("EMAIL_PORT", default=1025)
+# Outgoing mail lands as files in var/outbox unless EMAIL_BACKEND points at a real server.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "outbox"))
 
 if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
     from helpdesk.embedded import ensure_embedded_services
