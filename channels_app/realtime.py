@@ -8,18 +8,24 @@ callers separately; this module never mixes audiences.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import json
+import logging
+import os
+import threading
+import time
 from functools import cache
 from typing import Any
 
 import redis
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
 from tickets.events import TicketChange
 
+logger = logging.getLogger(__name__)
 AGENT_INBOX_GROUP = "agents.inbox"
 BACKLOG_SIZE = 1000
 _KEY_PREFIX = "helpdesk:realtime"
@@ -43,19 +49,88 @@ def _backlog_key(group: str) -> str:
     return f"{_KEY_PREFIX}:{group}:backlog"
 
 
+# Number the event, keep it in the group's capped backlog and return it, in one round trip.
+_NUMBER_AND_STORE = """
+local sequence = redis.call('INCR', KEYS[1])
+local event = '{"seq":' .. sequence .. ',' .. string.sub(ARGV[1], 2)
+redis.call('ZADD', KEYS[2], sequence, event)
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[2]) - 1)
+return event
+"""
+
+
+class _Broadcaster:
+    """Hands events to the channel layer from one long-lived event loop, in order, without blocking.
+
+    The caller has already stored the numbered event in Redis, so a browser that misses the
+    broadcast (or connects later) still gets it through catch-up.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] | None = None
+        self._pending = 0
+
+    def _start(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is not None and self._pid == os.getpid():
+                return self._loop
+            loop = asyncio.new_event_loop()
+            queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+            self._loop, self._queue, self._pid, self._pending = loop, queue, os.getpid(), 0
+            thread = threading.Thread(target=loop.run_forever, name="realtime-broadcast", daemon=True)
+            thread.start()
+            asyncio.run_coroutine_threadsafe(self._drain(queue), loop)
+            return loop
+
+    async def _drain(self, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
+        while True:
+            group, message = await queue.get()
+            try:
+                layer = get_channel_layer()
+                if layer is not None:
+                    await layer.group_send(group, message)
+            except Exception:
+                logger.exception("could not broadcast a realtime event to %s", group)
+            finally:
+                with self._lock:
+                    self._pending -= 1
+
+    def send(self, group: str, message: dict[str, Any]) -> None:
+        loop = self._start()
+        with self._lock:
+            self._pending += 1
+        assert self._queue is not None  # noqa: S101 - set by _start
+        loop.call_soon_threadsafe(self._queue.put_nowait, (group, message))
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every handed-over event has been sent (tests and process exit)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._pending <= 0 or self._pid != os.getpid():
+                    return True
+            time.sleep(0.005)
+        return False
+
+
+_broadcaster = _Broadcaster()
+atexit.register(_broadcaster.flush, 2.0)
+
+
 def publish_now(*, group: str, event_type: str, payload: dict[str, Any]) -> int:
     """Number, store and broadcast one event; returns its sequence number."""
-    client = redis_client()
-    sequence = int(client.incr(_sequence_key(group)))
-    event = {"type": event_type, "seq": sequence, "payload": payload}
-    pipeline = client.pipeline()
-    pipeline.zadd(_backlog_key(group), {json.dumps(event): sequence})
-    pipeline.zremrangebyrank(_backlog_key(group), 0, -BACKLOG_SIZE - 1)
-    pipeline.execute()
-    channel_layer = get_channel_layer()
-    if channel_layer is not None:
-        async_to_sync(channel_layer.group_send)(group, {"type": "realtime.event", "event": event})
-    return sequence
+    body = json.dumps({"type": event_type, "payload": payload})
+    raw = redis_client().eval(_NUMBER_AND_STORE, 2, _sequence_key(group), _backlog_key(group), body, BACKLOG_SIZE)
+    event = json.loads(raw)
+    _broadcaster.send(group, {"type": "realtime.event", "event": event})
+    return int(event["seq"])
+
+
+def flush_broadcasts(timeout: float = 5.0) -> bool:
+    return _broadcaster.flush(timeout)
 
 
 def publish_after_commit(*, group: str, event_type: str, payload: dict[str, Any]) -> None:

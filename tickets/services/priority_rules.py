@@ -105,7 +105,8 @@ def _facts(*, ticket: Ticket, first_message: Message, rules: list[PriorityRule])
     )
 
 
-@transaction.atomic
+# Runs inside the caller's transaction when there is one; a savepoint would only cost round trips.
+@transaction.atomic(savepoint=False)
 def priority_rules_apply(*, ticket: Ticket, first_message: Message) -> PriorityRule | None:
     """Raise a new ticket's priority to the highest that its matching rules give; returns the rule that won.
 

@@ -193,7 +193,8 @@ def _assign(*, ticket: Ticket, assignee: User, is_announced: bool) -> None:
         after_ticket_change(ticket=ticket, change="updated")
 
 
-@transaction.atomic
+# Runs inside the caller's transaction when there is one; a savepoint would only cost round trips.
+@transaction.atomic(savepoint=False)
 def ticket_auto_assign(
     *, ticket: Ticket, team: Team, preferred_language: str | None = None, is_announced: bool = False
 ) -> User | None:
@@ -219,7 +220,8 @@ class RoutingOutcome:
     assignee: User | None
 
 
-@transaction.atomic
+# Runs inside the caller's transaction when there is one; a savepoint would only cost round trips.
+@transaction.atomic(savepoint=False)
 def ticket_route(*, ticket: Ticket) -> RoutingOutcome:
     """Put a new ticket in its team (unless it has one) and, if the team auto-assigns, with an agent.
 

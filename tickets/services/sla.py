@@ -248,7 +248,8 @@ def _save(*, ticket: Ticket, targets: Iterable[SlaTarget], changed: Iterable[Sla
         ticket.sla_next_due_at = next_due
 
 
-@transaction.atomic
+# Runs inside the caller's transaction when there is one; a savepoint would only cost round trips.
+@transaction.atomic(savepoint=False)
 def sla_start(*, ticket: Ticket) -> list[SlaTarget]:
     """Start a new ticket's first-response and resolution clocks from its creation; once per ticket."""
     policy = sla_policy_for(ticket=ticket)
@@ -277,7 +278,8 @@ def sla_start(*, ticket: Ticket) -> list[SlaTarget]:
     return new
 
 
-@transaction.atomic
+# Runs inside the caller's transaction when there is one; a savepoint would only cost round trips.
+@transaction.atomic(savepoint=False)
 def sla_follow_status(*, ticket: Ticket, at: datetime) -> None:
     """Pending and on hold pause every running clock, open resumes them, solved meets resolution,
     reopening a solved ticket restarts resolution with the time it had left. The ticket is locked."""
@@ -289,7 +291,8 @@ def sla_follow_status(*, ticket: Ticket, at: datetime) -> None:
     _save(ticket=ticket, targets=targets.values(), changed=changed)
 
 
-@transaction.atomic
+# Runs inside the caller's transaction when there is one; a savepoint would only cost round trips.
+@transaction.atomic(savepoint=False)
 def sla_record_agent_reply(*, ticket: Ticket, replied_at: datetime) -> None:
     """An agent's reply meets the first-response and next-response targets. The ticket is locked."""
     targets = _targets_of(ticket)
@@ -301,7 +304,8 @@ def sla_record_agent_reply(*, ticket: Ticket, replied_at: datetime) -> None:
     _save(ticket=ticket, targets=targets.values(), changed=changed)
 
 
-@transaction.atomic
+# Runs inside the caller's transaction when there is one; a savepoint would only cost round trips.
+@transaction.atomic(savepoint=False)
 def sla_record_customer_message(*, ticket: Ticket, received_at: datetime) -> None:
     """A customer's message on an existing ticket starts the next-response clock once the first response
     was met (an unanswered earlier message keeps its clock); ingest may also have reopened the ticket."""
