@@ -19,7 +19,8 @@ globals().update(configure_redis(REDIS_URL))  # noqa: F405
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-use-0123456789"  # noqa: S105
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# In-memory by default; a test that runs a real worker may point it at a local SMTP sink instead.
+EMAIL_BACKEND = os.environ.get("TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 STORE_WEBHOOK_SECRET = "test-store-webhook-secret"  # noqa: S105
 ANYMAIL = {**ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": "test-mailgun-signing-key"}  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False

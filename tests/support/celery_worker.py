@@ -12,7 +12,7 @@ STARTUP_TIMEOUT = 45
 
 
 class CeleryWorkerProcess:
-    def __init__(self, *, queue: str = "celery") -> None:
+    def __init__(self, *, queue: str = "celery", extra_environment: dict[str, str] | None = None) -> None:
         self.queue = queue
         self.hostname = f"tests-{uuid.uuid4().hex[:8]}@localhost"
         self.process = ManagedProcess(
@@ -34,7 +34,7 @@ class CeleryWorkerProcess:
                 "--without-mingle",
                 "--loglevel=INFO",
             ],
-            environment=child_environment(),
+            environment={**child_environment(), **(extra_environment or {})},
         )
 
     def start(self) -> None:
