@@ -127,7 +127,8 @@ def test_an_email_conversation_from_first_message_to_closed(
     )
     expect(page.locator("#inbox-rows")).to_contain_text("Where is my order #20431?", timeout=TIMEOUT_MS)
     ticket = outside_event_loop(lambda: Ticket.objects.select_related("order").get())
-    assert ticket.order is not None and ticket.order.number == ORDER_NUMBER
+    assert ticket.order is not None
+    assert ticket.order.number == ORDER_NUMBER
 
     # The acknowledgement reaches the customer's mailbox, threaded onto their message.
     acknowledgement = customer_mailbox.wait_for(
