@@ -6,7 +6,7 @@ PORT ?= 8000
 PYTEST_WORKERS ?= 2
 export PORT
 
-.PHONY: run test lint pytest bench install format stop clean
+.PHONY: run test lint pytest bench install format stop clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,3 +58,10 @@ stop:
 
 clean:
 	rm -rf $(VENV) node_modules var
+
+# Refresh the translation catalogues after changing customer-facing text (needs GNU gettext), then compile them.
+LANGUAGES := es fr de pt id tr ru ja ko zh_Hans zh_Hant ar
+messages: install
+	$(BIN)/python manage.py makemessages $(addprefix -l ,$(LANGUAGES)) --no-location \
+		--ignore=.venv --ignore=node_modules --ignore=var --ignore=tests --ignore=bench
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules
