@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
-from accounts.models import Team, User
+from accounts.choices import Availability
+from accounts.models import AgentProfile, Team, User
 from helpdesk.core.exceptions import ApplicationError
 from tickets import forms
 from tickets.access import access_ticket_by_number
@@ -53,7 +54,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
         page = ticket_list_for_inbox(user=request.user, cursor=request.GET.get("after"), view=view, filters=filters)
     except ApplicationError as error:
         return render(request, "tickets/inbox.html", {"error": error.message, "page": None, "form": form}, status=400)
+    profile = AgentProfile.objects.filter(user=request.user).only("availability").first()
     context = {
+        "availability": profile.availability if profile else Availability.OFFLINE,
         "page": page,
         "form": form,
         "view": view,

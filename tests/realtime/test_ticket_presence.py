@@ -101,3 +101,29 @@ def test_a_ticket_change_reaches_the_agents_on_that_ticket():
 
     assert event["payload"] == {"ticket_id": ticket.pk, "number": ticket.number}
     assert TicketChange  # the listener type the publisher is registered with
+
+
+def test_a_mention_in_a_note_reaches_the_colleagues_open_inbox():
+    from asgiref.sync import sync_to_async
+
+    from tests.realtime.test_inbox_socket import inbox_communicator
+    from tickets.services.conversation import ticket_add_note
+
+    alex = UserFactory(role=Role.AGENT, email="alex@store.test")
+    bea = UserFactory(role=Role.AGENT, email="bea@store.test", first_name="Bea")
+    ticket = TicketFactory()
+    cookie = session_cookie_for(bea)
+
+    async def scenario():
+        communicator = inbox_communicator(cookie=cookie)
+        assert (await communicator.connect(timeout=5))[0]
+        await _next_of_type(communicator, "hello")
+        await sync_to_async(ticket_add_note)(ticket_id=ticket.pk, author=alex, body_text="@bea please check the refund")
+        notification = await _next_of_type(communicator, "notification.mention")
+        await communicator.disconnect()
+        return notification
+
+    notification = async_to_sync(scenario)()
+
+    assert notification["payload"]["number"] == ticket.number
+    assert notification["payload"]["excerpt"] == "@bea please check the refund"
