@@ -252,3 +252,37 @@ def test_the_quoted_history_is_kept_beside_the_shown_text():
     result = ingest(inbound=_email(body_text="Any news?", quoted_text="On Monday, Support wrote:\n> Soon."))
 
     assert (result.message.body_text, result.message.quoted_text) == ("Any news?", "On Monday, Support wrote:\n> Soon.")
+
+
+def test_a_customer_reply_reopens_a_pending_ticket_through_the_status_table():
+    from tickets.models import TicketActivity
+
+    first = ingest(inbound=_email())
+    Ticket.objects.filter(pk=first.ticket.pk).update(status=TicketStatus.PENDING)
+
+    ingest(inbound=_email(external_message_id="<again@mail.example.test>", references=("<first@mail.example.test>",)))
+
+    ticket = Ticket.objects.get(pk=first.ticket.pk)
+    assert ticket.status == TicketStatus.OPEN
+    activity = TicketActivity.objects.get(ticket=ticket, kind="status")
+    assert (activity.details, activity.actor) == ({"before": "pending", "after": "open"}, None)
+
+
+def test_an_automatic_reply_neither_reopens_nor_restarts_the_response_clock():
+    from tickets.models import SlaPolicy, SlaTarget
+
+    SlaPolicy.objects.create(name="Default", first_response_minutes=60, next_response_minutes=60)
+    first = ingest(inbound=_email())
+    Ticket.objects.filter(pk=first.ticket.pk).update(status=TicketStatus.SOLVED)
+
+    ingest(
+        inbound=_email(
+            external_message_id="<ooo@mail.example.test>",
+            references=("<first@mail.example.test>",),
+            is_automated=True,
+        )
+    )
+
+    ticket = Ticket.objects.get(pk=first.ticket.pk)
+    assert ticket.status == TicketStatus.SOLVED
+    assert not SlaTarget.objects.filter(ticket=ticket, kind="next_response").exists()

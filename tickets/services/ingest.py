@@ -19,6 +19,7 @@ from tickets.events import after_ticket_change
 from tickets.html import sanitise_html
 from tickets.models import Attachment, Message, Ticket
 from tickets.services.intake import ticket_on_created
+from tickets.services.lifecycle import ticket_apply_status
 
 logger = logging.getLogger(__name__)
 
@@ -189,16 +190,14 @@ def _record(inbound: InboundMessage) -> IngestResult:
             order=order,
         )
     else:
-        ticket = Ticket.objects.select_for_update().get(pk=target.pk)
-        # An auto-reply (out of office) to our "solved" mail must not reopen the ticket.
-        reopen = ticket.status in {TicketStatus.SOLVED, TicketStatus.PENDING} and not inbound.is_automated
-        Ticket.objects.filter(pk=ticket.pk).update(
-            last_message_at=received_at,
-            version=F("version") + 1,
-            status=TicketStatus.OPEN if reopen else ticket.status,
-            solved_at=None if reopen else ticket.solved_at,
-        )
-        ticket.refresh_from_db()
+        ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=target.pk)
+        Ticket.objects.filter(pk=ticket.pk).update(last_message_at=received_at, version=F("version") + 1)
+        ticket.refresh_from_db(fields=["last_message_at", "version"])
+        # The customer's answer reopens a solved or pending ticket, through the status table like any
+        # other change (SLA clocks resume, the change is recorded); an auto-reply (out of office) to our
+        # "solved" mail does not.
+        if ticket.status in {TicketStatus.SOLVED, TicketStatus.PENDING} and not inbound.is_automated:
+            ticket_apply_status(ticket=ticket, status=TicketStatus.OPEN, actor=None)
     message = Message.objects.create(
         ticket=ticket,
         channel=inbound.channel,
@@ -215,7 +214,7 @@ def _record(inbound: InboundMessage) -> IngestResult:
     _store_attachments(message, inbound.attachments)
     if is_new_ticket:
         ticket_on_created(ticket=ticket, first_message=message)
-    else:
+    elif not inbound.is_automated:
         from tickets.sla_hooks import sla_after_customer_message
 
         sla_after_customer_message(ticket=ticket, received_at=received_at)
