@@ -114,8 +114,11 @@ def test_production_never_verifies_store_webhooks_with_a_known_secret(configured
         assert len(secret) >= 32
 
 
+@pytest.mark.django_db
 def test_healthz_answers_plain_http_while_other_pages_redirect_to_https():
     # Container and load-balancer health checks speak plain HTTP to the web process.
+    from tests.support.processes import database_url_for_children
+
     probe = (
         "import django\n"
         "django.setup()\n"
@@ -126,7 +129,9 @@ def test_healthz_answers_plain_http_while_other_pages_redirect_to_https():
         "print(health.status_code, home.status_code, home.headers.get('Location'))\n"
     )
 
-    result = run_python("-c", probe, environment=production_environment())
+    # The health check asks the database; this one is the test database pytest-django made.
+    environment = production_environment(DATABASE_URL=database_url_for_children())
+    result = run_python("-c", probe, environment=environment)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "200 301 https://helpdesk.example.com/"

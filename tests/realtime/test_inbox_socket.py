@@ -42,7 +42,10 @@ def inbox_communicator(*, cookie: str | None = None, origin: str = ORIGIN) -> We
 
 def publish(number: int) -> int:
     payload = {"ticket_id": number, "number": number}
-    return realtime.publish_now(group=GROUP, event_type="ticket.created", payload=payload)
+    sequence = realtime.publish_now(group=GROUP, event_type="ticket.created", payload=payload)
+    # Broadcasting happens in the background; wait for it, so "published before the socket connected" holds.
+    assert realtime.flush_broadcasts()
+    return sequence
 
 
 def test_staff_socket_says_hello_with_the_latest_sequence_then_relays_the_next_event(agent):
