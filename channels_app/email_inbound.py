@@ -58,7 +58,7 @@ def _bounce_note(report: DeliveryReport) -> IngestResult:
     if existing is not None:
         return IngestResult(ticket=existing.ticket, message=existing, is_new_ticket=False, is_duplicate=True)
     original = (
-        Message.objects.filter(external_message_id__in=list(report.original_message_ids))
+        Message.objects.filter(channel=Channel.EMAIL, external_message_id__in=list(report.original_message_ids))
         .exclude(direction=MessageDirection.NOTE)
         .order_by("-created_at")
         .first()

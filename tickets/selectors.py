@@ -24,6 +24,7 @@ from tickets.status_machine import UNRESOLVED_STATUSES
 INBOX_PAGE_SIZE = 50
 BREACHING_SOON_WINDOW = timedelta(hours=2)
 MESSAGE_SEARCH_VECTOR = SearchVector("body_text", config="simple")
+SEARCH_SOURCE_LIMIT = 500
 
 INBOX_VIEWS = {
     "mine": "Mine",
@@ -105,13 +106,20 @@ def ticket_ids_matching_search(query: str) -> Q:
     if "@" in query and " " not in query:
         owners = CustomerIdentity.objects.filter(kind=IdentityKind.EMAIL, value=query.lower()).values("customer")
         return Q(customer__in=owners)
-    order_ids = Order.objects.filter(number=query).values("pk")
-    matching_messages = (
+    # Each source answers from its own index (order number, the customer-name trigram index, the
+    # message full-text index); the ticket query then ORs short id lists instead of walking every ticket.
+    # No ordering on these: a default ORDER BY with the LIMIT would walk a sort index instead.
+    order_ids = list(Order.objects.filter(number=query).order_by().values_list("pk", flat=True)[:SEARCH_SOURCE_LIMIT])
+    customer_ids = list(
+        Customer.objects.filter(name__icontains=query).order_by().values_list("pk", flat=True)[:SEARCH_SOURCE_LIMIT]
+    )
+    ticket_ids = list(
         Message.objects.annotate(search=MESSAGE_SEARCH_VECTOR)
         .filter(search=SearchQuery(query, config="simple", search_type="plain"))
-        .values("ticket")
+        .order_by()
+        .values_list("ticket_id", flat=True)[:SEARCH_SOURCE_LIMIT]
     )
-    return Q(order__in=order_ids) | Q(customer__name__icontains=query) | Q(pk__in=matching_messages[:500])
+    return Q(order__in=order_ids) | Q(customer__in=customer_ids) | Q(pk__in=ticket_ids)
 
 
 def _apply_filters(queryset: QuerySet[Ticket], filters: InboxFilters) -> QuerySet[Ticket]:

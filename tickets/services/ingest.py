@@ -104,7 +104,8 @@ def _thread_target(inbound: InboundMessage, customer: Customer, order: Order | N
     """
     if inbound.references:
         referenced = (
-            Message.objects.filter(external_message_id__in=list(inbound.references))
+            # By channel too, so the unique (channel, Message-ID) index answers at any size.
+            Message.objects.filter(channel=inbound.channel, external_message_id__in=list(inbound.references))
             .select_related("ticket")
             .order_by("-created_at")
             .first()
