@@ -17,6 +17,7 @@ from accounts.choices import Availability
 from accounts.models import AgentProfile, Team, User
 from helpdesk.core.exceptions import ApplicationError
 from tickets import forms
+from tickets.choices import Channel, Priority, TicketStatus
 from tickets.access import access_ticket_by_number
 from tickets.models import Macro, Tag
 from tickets.selectors import INBOX_VIEWS, InboxFilters, ticket_detail_for_agent, ticket_list_for_inbox
@@ -56,6 +57,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         return render(request, "tickets/inbox.html", {"error": error.message, "page": None, "form": form}, status=400)
     profile = AgentProfile.objects.filter(user=request.user).only("availability").first()
     context = {
+        "labels": _choice_labels(),
         "availability": profile.availability if profile else Availability.OFFLINE,
         "page": page,
         "form": form,
@@ -65,6 +67,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
     }
     template = "tickets/_inbox_rows.html" if request.htmx and request.GET.get("after") else "tickets/inbox.html"
     return render(request, template, context)
+
+
+def _choice_labels() -> dict[str, dict[str, str]]:
+    """Status, priority and channel labels in the current language, translated once per page, not per row."""
+    return {
+        "status": {value: str(label) for value, label in TicketStatus.choices},
+        "priority": {value: str(label) for value, label in Priority.choices},
+        "channel": {value: str(label) for value, label in Channel.choices},
+    }
 
 
 def _query_without(name: str, request: HttpRequest) -> str:
