@@ -17,8 +17,8 @@ from accounts.choices import Availability
 from accounts.models import AgentProfile, Team, User
 from helpdesk.core.exceptions import ApplicationError
 from tickets import forms
-from tickets.choices import Channel, Priority, TicketStatus
 from tickets.access import access_ticket_by_number
+from tickets.choices import Channel, Priority, TicketStatus
 from tickets.models import Macro, Tag
 from tickets.selectors import INBOX_VIEWS, InboxFilters, ticket_detail_for_agent, ticket_list_for_inbox
 from tickets.services.bulk import tickets_bulk_update
