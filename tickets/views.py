@@ -118,6 +118,7 @@ def _ticket_page(request: HttpRequest, number: int, *, status: int = 200, **extr
         initial={"expected_version": detail.ticket.version, "last_seen_message_id": detail.last_message_id}
     )
     context = {
+        "labels": _choice_labels(),
         "detail": detail,
         "ticket": detail.ticket,
         "reply_form": reply_form,
