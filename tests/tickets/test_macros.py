@@ -352,3 +352,15 @@ def test_someone_elses_personal_macro_cannot_be_applied(ticket, agent):
         macro_apply(macro_id=macro.pk, ticket_id=ticket.pk, agent=agent, expected_version=None)
 
     assert not Message.objects.filter(ticket=ticket).exists()
+
+
+@pytest.mark.django_db
+def test_two_shared_macros_cannot_share_a_name_even_in_the_database():
+    from django.db import IntegrityError, transaction
+
+    from tickets.models import Macro
+
+    Macro.objects.create(name="Refund issued", body="Done.")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Macro.objects.create(name="Refund issued", body="Again.")

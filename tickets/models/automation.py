@@ -66,7 +66,10 @@ class Macro(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["name", "owner"], name="macro_name_unique_per_owner")]
+        # NULLS NOT DISTINCT: two shared macros (no owner) may not share a name either.
+        constraints = [
+            models.UniqueConstraint(fields=["name", "owner"], name="macro_name_unique_per_owner", nulls_distinct=False)
+        ]
 
     def __str__(self) -> str:
         return self.name
