@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.db.models import TextChoices
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -44,6 +47,28 @@ def _posted(request: HttpRequest) -> QueryDict | None:
     return request.POST if request.method == "POST" else None
 
 
+def _rule_form_page(
+    request: HttpRequest,
+    *,
+    form: Any,
+    save: Callable[[dict[str, Any]], object],
+    saved_message: str,
+    template: str,
+    rule: object | None,
+    list_url: str,
+) -> HttpResponse:
+    """Create or edit a rule: a valid POST calls ``save``; a domain error goes back on the form."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, saved_message)
+            return redirect(list_url)
+    return render(request, template, {"form": form, "rule": rule}, status=400 if request.method == "POST" else 200)
+
+
 @admin_only
 def settings_index(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/settings/index.html")
@@ -60,40 +85,28 @@ def priority_rules(request: HttpRequest) -> HttpResponse:
 
 @admin_only
 def priority_rule_new(request: HttpRequest) -> HttpResponse:
-    form = PriorityRuleForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            priority_rule_create(actor=request.user, **form.cleaned_data)
-        except ApplicationError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, _("Priority rule created."))
-            return redirect("settings:priority-rules")
-    return render(
+    return _rule_form_page(
         request,
-        "tickets/settings/priority_rule_form.html",
-        {"form": form, "rule": None},
-        status=400 if request.method == "POST" else 200,
+        form=PriorityRuleForm(_posted(request)),
+        save=lambda data: priority_rule_create(actor=request.user, **data),
+        saved_message=_("Priority rule created."),
+        template="tickets/settings/priority_rule_form.html",
+        rule=None,
+        list_url="settings:priority-rules",
     )
 
 
 @admin_only
 def priority_rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = get_object_or_404(PriorityRule, pk=rule_id)
-    form = PriorityRuleForm(_posted(request), initial=PriorityRuleForm.initial_for(rule))
-    if request.method == "POST" and form.is_valid():
-        try:
-            priority_rule_update(actor=request.user, rule_id=rule.pk, **form.cleaned_data)
-        except ApplicationError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, _("Priority rule saved."))
-            return redirect("settings:priority-rules")
-    return render(
+    return _rule_form_page(
         request,
-        "tickets/settings/priority_rule_form.html",
-        {"form": form, "rule": rule},
-        status=400 if request.method == "POST" else 200,
+        form=PriorityRuleForm(_posted(request), initial=PriorityRuleForm.initial_for(rule)),
+        save=lambda data: priority_rule_update(actor=request.user, rule_id=rule.pk, **data),
+        saved_message=_("Priority rule saved."),
+        template="tickets/settings/priority_rule_form.html",
+        rule=rule,
+        list_url="settings:priority-rules",
     )
 
 
@@ -129,40 +142,28 @@ def routing_rules(request: HttpRequest) -> HttpResponse:
 
 @admin_only
 def routing_rule_new(request: HttpRequest) -> HttpResponse:
-    form = RoutingRuleForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            routing_rule_create(actor=request.user, **form.cleaned_data)
-        except ApplicationError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, _("Routing rule created."))
-            return redirect("settings:routing-rules")
-    return render(
+    return _rule_form_page(
         request,
-        "tickets/settings/routing_rule_form.html",
-        {"form": form, "rule": None},
-        status=400 if request.method == "POST" else 200,
+        form=RoutingRuleForm(_posted(request)),
+        save=lambda data: routing_rule_create(actor=request.user, **data),
+        saved_message=_("Routing rule created."),
+        template="tickets/settings/routing_rule_form.html",
+        rule=None,
+        list_url="settings:routing-rules",
     )
 
 
 @admin_only
 def routing_rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = get_object_or_404(RoutingRule, pk=rule_id)
-    form = RoutingRuleForm(_posted(request), initial=RoutingRuleForm.initial_for(rule))
-    if request.method == "POST" and form.is_valid():
-        try:
-            routing_rule_update(actor=request.user, rule_id=rule.pk, **form.cleaned_data)
-        except ApplicationError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, _("Routing rule saved."))
-            return redirect("settings:routing-rules")
-    return render(
+    return _rule_form_page(
         request,
-        "tickets/settings/routing_rule_form.html",
-        {"form": form, "rule": rule},
-        status=400 if request.method == "POST" else 200,
+        form=RoutingRuleForm(_posted(request), initial=RoutingRuleForm.initial_for(rule)),
+        save=lambda data: routing_rule_update(actor=request.user, rule_id=rule.pk, **data),
+        saved_message=_("Routing rule saved."),
+        template="tickets/settings/routing_rule_form.html",
+        rule=rule,
+        list_url="settings:routing-rules",
     )
 
 
