@@ -17,7 +17,7 @@ from accounts.choices import Availability
 from accounts.models import AgentProfile, Team, User
 from helpdesk.core.exceptions import ApplicationError
 from tickets import forms
-from tickets.access import access_ticket_by_number
+from tickets.access import access_macro, access_ticket_by_number, macros_visible_to
 from tickets.choices import Channel, Priority, TicketStatus
 from tickets.models import Macro, Tag
 from tickets.selectors import INBOX_VIEWS, InboxFilters, ticket_detail_for_agent, ticket_list_for_inbox
@@ -123,10 +123,7 @@ def _ticket_page(request: HttpRequest, number: int, *, status: int = 200, **extr
         "ticket": detail.ticket,
         "reply_form": reply_form,
         "note_form": forms.NoteForm(),
-        "macros": Macro.objects.filter(is_active=True)
-        .filter(owner__isnull=True)
-        .union(Macro.objects.filter(is_active=True, owner=request.user))
-        .order_by("name"),
+        "macros": Macro.objects.filter(macros_visible_to(request.user), is_active=True).order_by("name"),
         "tags": Tag.objects.order_by("name"),
         "teams": Team.objects.order_by("name"),
         "staff": User.objects.filter(is_staff=True, is_active=True).order_by("first_name", "email"),
@@ -293,8 +290,9 @@ def macro_preview_view(request: HttpRequest, number: int) -> HttpResponse:
     from tickets.services.macros import macro_render
 
     ticket = access_ticket_by_number(request.user, number)
-    macro = Macro.objects.filter(pk=request.GET.get("macro") or 0, is_active=True).first()
-    if macro is None or (macro.owner_id and macro.owner_id != request.user.pk):
+    macro_id = request.GET.get("macro", "")
+    macro = access_macro(request.user, int(macro_id)) if macro_id.isdigit() else None
+    if macro is None or not macro.is_active:
         return HttpResponse("That macro does not exist.", status=404)
     rendered = macro_render(macro=macro, ticket=ticket, agent=request.user)
     return render(

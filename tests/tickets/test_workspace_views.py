@@ -253,3 +253,16 @@ def test_the_inbox_lists_only_tickets_the_agent_may_open(agent_client, agent):
 
     shown = {t.subject for t in response.context["page"].tickets}
     assert shown == {mine.subject, my_team.subject, unowned.subject}
+
+
+def test_a_colleagues_personal_macro_is_neither_listed_nor_previewed(agent_client, ticket):
+    from tickets.models import Macro
+
+    shared = Macro.objects.create(name="Shared answer", body="Hello")
+    personal = Macro.objects.create(name="Bea's own", body="Hi", owner=UserFactory(role=Role.AGENT))
+
+    page = agent_client.get(reverse("tickets:ticket", args=[ticket.number]))
+    preview = agent_client.get(reverse("tickets:macro-preview", args=[ticket.number]), {"macro": personal.pk})
+
+    assert list(page.context["macros"]) == [shared]
+    assert preview.status_code == 404
