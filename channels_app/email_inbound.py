@@ -30,10 +30,9 @@ from channels_app.email_parsing import DeliveryReport, UnparseableEmailError, he
 from channels_app.models import QuarantinedEmail
 from helpdesk.core.exceptions import ApplicationError
 from tickets.choices import Channel, MessageDirection
-from tickets.events import after_ticket_change
-from tickets.models import Message, Ticket
+from tickets.models import Message
+from tickets.services.conversation import ticket_add_automatic_note
 from tickets.services.ingest import IngestResult, ingest
-from tickets.services.lifecycle import ticket_lock, ticket_touch
 
 logger = logging.getLogger(__name__)
 BOUNCE_FOR_UNKNOWN_MESSAGE = "bounce for an unknown message"
@@ -67,28 +66,15 @@ def _bounce_note(report: DeliveryReport) -> IngestResult:
     )
     if original is None:
         raise _Refused(BOUNCE_FOR_UNKNOWN_MESSAGE)
-    ticket_id = original.ticket_id
-    seen: set[int] = set()
-    while True:  # a merged ticket's notes belong on the ticket it was merged into
-        merged_into = Ticket.objects.filter(pk=ticket_id).values_list("merged_into_id", flat=True).first()
-        if merged_into is None or ticket_id in seen:
-            break
-        seen.add(ticket_id)
-        ticket_id = merged_into
-    ticket = ticket_lock(ticket_id=ticket_id)
-    note = Message.objects.create(
-        ticket=ticket,
+    note = ticket_add_automatic_note(
+        ticket_id=original.ticket_id,
         channel=Channel.EMAIL,
-        direction=MessageDirection.NOTE,
         body_text=report.summary,
         external_message_id=report.external_message_id,
-        references=list(report.original_message_ids),
-        sender_address=report.sender_address[:254],
-        is_automatic=True,
+        references=report.original_message_ids,
+        sender_address=report.sender_address,
     )
-    ticket_touch(ticket=ticket, is_conversation_change=False)
-    after_ticket_change(ticket=ticket, change="updated")
-    return IngestResult(ticket=ticket, message=note, is_new_ticket=False, is_duplicate=False)
+    return IngestResult(ticket=note.ticket, message=note, is_new_ticket=False, is_duplicate=False)
 
 
 def _process(*, raw: bytes, envelope_sender: str, recipients: tuple[str, ...]) -> IngestResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.db.models import Q
@@ -15,7 +16,7 @@ from tickets.choices import MessageDirection, TicketStatus
 from tickets.events import after_ticket_change, notify_staff
 from tickets.html import sanitise_html
 from tickets.models import Mention, Message, Ticket
-from tickets.services.lifecycle import ticket_apply_status, ticket_lock, ticket_touch
+from tickets.services.lifecycle import ticket_apply_status, ticket_lock, ticket_surviving, ticket_touch
 from tickets.services.outbound import message_create_outbound
 
 _MENTION = re.compile(r"(?<![\w@])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)")
@@ -126,6 +127,34 @@ def ticket_add_note(*, ticket_id: int, author: User, body_text: str) -> Message:
                 "excerpt": note.body_text[:140],
             },
         )
+    ticket_touch(ticket=ticket, is_conversation_change=False)
+    after_ticket_change(ticket=ticket, change="updated")
+    return note
+
+
+@transaction.atomic
+def ticket_add_automatic_note(
+    *,
+    ticket_id: int,
+    channel: str,
+    body_text: str,
+    external_message_id: str | None = None,
+    references: Sequence[str] = (),
+    sender_address: str = "",
+) -> Message:
+    """A note the helpdesk writes itself (a delivery failure), on the ticket a merge carried the conversation to."""
+    surviving = ticket_surviving(ticket=Ticket.objects.get(pk=ticket_id))
+    ticket = ticket_lock(ticket_id=surviving.pk)
+    note = Message.objects.create(
+        ticket=ticket,
+        channel=channel,
+        direction=MessageDirection.NOTE,
+        body_text=body_text,
+        external_message_id=external_message_id,
+        references=list(references),
+        sender_address=sender_address[:254],
+        is_automatic=True,
+    )
     ticket_touch(ticket=ticket, is_conversation_change=False)
     after_ticket_change(ticket=ticket, change="updated")
     return note

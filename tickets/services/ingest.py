@@ -19,7 +19,7 @@ from tickets.events import after_ticket_change
 from tickets.html import sanitise_html
 from tickets.models import Attachment, Message, Ticket
 from tickets.services.intake import ticket_on_created
-from tickets.services.lifecycle import ticket_apply_status
+from tickets.services.lifecycle import ticket_apply_status, ticket_surviving
 
 logger = logging.getLogger(__name__)
 
@@ -139,14 +139,6 @@ def _thread_target(inbound: InboundMessage, customer: Customer, order: Order | N
     return None
 
 
-def _follow_merges(ticket: Ticket) -> Ticket:
-    seen = set()
-    while ticket.merged_into_id and ticket.pk not in seen:
-        seen.add(ticket.pk)
-        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
-    return ticket
-
-
 def _store_attachments(message: Message, attachments: tuple[InboundAttachment, ...]) -> None:
     from django.core.files.base import ContentFile
 
@@ -176,7 +168,7 @@ def _record(inbound: InboundMessage) -> IngestResult:
     order = None if is_new_customer else _mentioned_order(inbound, customer)
     target = _thread_target(inbound, customer, order) if inbound.references or not is_new_customer else None
     if target is not None:
-        target = _follow_merges(target)
+        target = ticket_surviving(ticket=target)
         if target.status == TicketStatus.CLOSED:
             target = None  # a closed conversation stays closed; the customer gets a follow-up ticket
     is_new_ticket = target is None

@@ -25,6 +25,15 @@ def ticket_lock(*, ticket_id: int) -> Ticket:
         raise ApplicationError(_("That ticket does not exist.")) from None
 
 
+def ticket_surviving(*, ticket: Ticket) -> Ticket:
+    """The ticket a merge carried this one's conversation to (itself when it was never merged)."""
+    seen: set[int] = set()
+    while ticket.merged_into_id and ticket.pk not in seen:
+        seen.add(ticket.pk)
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    return ticket
+
+
 def ticket_touch(*, ticket: Ticket, fields: Iterable[str] = (), is_conversation_change: bool = True) -> None:
     """Save the given fields; a change that makes a drafted reply obsolete (a new message, a new
     status or owner) raises the version, so a colleague's reply written before it is held back."""
