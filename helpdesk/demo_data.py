@@ -942,6 +942,10 @@ class TicketPlan:
     def updated_at(self) -> datetime:
         return max(moment for moment in (self.last_message_at, self.solved_at, self.closed_at) if moment)
 
+    @property
+    def marker_hash(self) -> str:
+        return hashlib.sha256(self.marker.encode()).hexdigest()
+
 
 @dataclass
 class DemoPlan:
@@ -2120,3 +2124,42 @@ def _seed_tickets(
         delivery.sent_at = sent_at
         sent_rows.append((delivery, sent_at, sent_at))
     _backdate(MessageDelivery, sent_rows, also=("sent_at",))
+    _seed_ratings(tickets, fresh, created)
+
+
+# Answers to the satisfaction survey after a closed ticket: most customers answer happily, some not at all.
+DEMO_RATING_SCORES = (5, 5, 5, 4, 4, 3, 2, 1)
+DEMO_RATING_COMMENTS = ("Quick and friendly, thank you!", "Took a while but solved.", "Still waiting on a refund.", "")
+
+
+def _seed_ratings(tickets: list[Ticket], plans: list[TicketPlan], created: dict[str, int]) -> None:
+    from surveys.choices import SurveyKind
+    from surveys.models import SurveyResponse
+
+    responses = []
+    for row, plan in zip(tickets, plans, strict=True):
+        roll = int(plan.marker_hash[:8], 16)
+        if plan.closed_at is None or roll % 10 >= 6:
+            continue
+        score = DEMO_RATING_SCORES[roll // 10 % len(DEMO_RATING_SCORES)]
+        comment = DEMO_RATING_COMMENTS[0 if score >= 4 else 1 + roll // 80 % 3]
+        responses.append(
+            SurveyResponse(
+                kind=SurveyKind.CSAT,
+                customer_id=row.customer_id,
+                ticket=row,
+                score=score,
+                comment=comment,
+                responded_at=plan.closed_at + timedelta(hours=3),
+            )
+        )
+    # A ticket put back by a later seed must not be rated twice: its earlier answer is still there.
+    answered = set(
+        SurveyResponse.objects.filter(
+            customer_id__in={response.customer_id for response in responses},
+            responded_at__in={response.responded_at for response in responses},
+        ).values_list("customer_id", "responded_at")
+    )
+    responses = [response for response in responses if (response.customer_id, response.responded_at) not in answered]
+    SurveyResponse.objects.bulk_create(responses, batch_size=1000)
+    created["satisfaction ratings"] = len(responses)

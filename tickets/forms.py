@@ -56,6 +56,7 @@ class AssignForm(forms.Form):
 
 class MergeForm(forms.Form):
     into_number = forms.IntegerField(label=_("Merge into ticket number"))
+    merge_customers = forms.BooleanField(required=False)
 
 
 class EscalateForm(forms.Form):

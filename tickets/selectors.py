@@ -18,6 +18,7 @@ from helpdesk.core.exceptions import ApplicationError
 from orders.models import Order
 from tickets.access import macros_visible_to, tickets_visible_to
 from tickets.choices import MessageDirection, Priority, TicketStatus
+from tickets.customer_history import PastRating, past_ratings
 from tickets.models import Macro, Message, Tag, Ticket
 from tickets.status_machine import UNRESOLVED_STATUSES
 
@@ -171,6 +172,7 @@ class CustomerSidebar:
     identities: list
     orders: list[Order]
     earlier_tickets: list[Ticket]
+    ratings: list[PastRating]
 
 
 @dataclass(frozen=True)
@@ -185,11 +187,12 @@ class TicketDetail:
 
 SIDEBAR_ORDER_LIMIT = 20
 SIDEBAR_TICKET_LIMIT = 10
+SIDEBAR_RATING_LIMIT = 10
 TIMELINE_LIMIT = 500
 
 
 def customer_sidebar(*, customer: Customer, exclude_ticket_id: int | None = None) -> CustomerSidebar:
-    """Contact details, identities, orders with items and shipments, and earlier tickets."""
+    """Contact details, identities, orders with items and shipments, earlier tickets and past ratings."""
     from orders.models import Shipment
 
     customer_id = customer.pk
@@ -203,7 +206,13 @@ def customer_sidebar(*, customer: Customer, exclude_ticket_id: int | None = None
     if exclude_ticket_id is not None:
         earlier = earlier.exclude(pk=exclude_ticket_id)
     earlier_tickets = list(earlier.order_by("-created_at")[:SIDEBAR_TICKET_LIMIT])
-    return CustomerSidebar(customer=customer, identities=identities, orders=orders, earlier_tickets=earlier_tickets)
+    return CustomerSidebar(
+        customer=customer,
+        identities=identities,
+        orders=orders,
+        earlier_tickets=earlier_tickets,
+        ratings=past_ratings(customer_id=customer_id, limit=SIDEBAR_RATING_LIMIT),
+    )
 
 
 def ticket_detail_for_agent(*, ticket_id: int) -> TicketDetail:

@@ -248,7 +248,12 @@ def ticket_assign_view(request: HttpRequest, form: forms.AssignForm) -> int | No
 @ticket_action(forms.MergeForm)
 def ticket_merge_view(request: HttpRequest, form: forms.MergeForm) -> int | None:
     target = access_ticket_by_number(request.user, form.cleaned_data["into_number"], for_change=True)
-    ticket_merge(source_id=request.ticket.pk, target_id=target.pk, actor=request.user)  # type: ignore[attr-defined]
+    ticket_merge(
+        source_id=request.ticket.pk,  # type: ignore[attr-defined]
+        target_id=target.pk,
+        actor=request.user,
+        merge_customers=form.cleaned_data["merge_customers"],
+    )
     return target.number
 
 

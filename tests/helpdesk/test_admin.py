@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 MODELS = sorted(
     (model._meta.app_label, model._meta.model_name)
     for model in admin.site._registry
-    if model._meta.app_label in {"accounts", "customers", "orders", "tickets", "channels_app"}
+    if model._meta.app_label in {"accounts", "customers", "orders", "tickets", "channels_app", "surveys"}
 )
 
 

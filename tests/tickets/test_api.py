@@ -644,6 +644,22 @@ def test_merging_moves_the_timeline_into_the_other_ticket(agent_client, agent):
     assert (source.status, source.merged_into_id) == (TicketStatus.CLOSED, target.pk)
 
 
+def test_merging_tickets_of_two_customer_records_needs_merge_customers(agent_client, agent):
+    source = _ticket(assignee=agent)
+    target = TicketFactory(assignee=agent)
+
+    refused = agent_client.post(f"{API}/tickets/{source.pk}/merge/", {"into_ticket_id": target.pk}, format="json")
+    merged = agent_client.post(
+        f"{API}/tickets/{source.pk}/merge/", {"into_ticket_id": target.pk, "merge_customers": True}, format="json"
+    )
+
+    assert refused.status_code == 400
+    assert "different customers" in refused.json()["detail"]
+    assert merged.status_code == 200
+    source.refresh_from_db()
+    assert (source.merged_into_id, source.customer_id) == (target.pk, target.customer_id)
+
+
 def test_merging_into_a_ticket_the_agent_may_not_see_is_a_404_and_changes_nothing(agent_client, agent, other_team):
     source = _ticket(assignee=agent)
     hidden = TicketFactory(customer=source.customer, team=other_team)

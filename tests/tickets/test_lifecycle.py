@@ -187,14 +187,53 @@ def test_merging_moves_the_timeline_tags_and_order(agent):
     assert source.status == S.CLOSED
 
 
-def test_merging_tickets_of_different_customers_is_refused(agent):
+def test_merging_tickets_of_different_customers_is_refused_unless_they_are_one_person(agent):
     first, second = _ticket(), _ticket()
+    MessageFactory(ticket=first)
 
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ApplicationError, match="different customers"):
         ticket_merge(source_id=first.pk, target_id=second.pk, actor=agent)
 
     first.refresh_from_db()
     assert first.merged_into is None
+    assert first.messages.count() == 1
+    assert first.customer.merged_into is None
+
+
+def test_merging_tickets_of_one_person_with_two_records_folds_the_customers(agent):
+    source = _ticket()
+    target = _ticket()
+    folded, survivor = source.customer, target.customer
+    order = OrderFactory(customer=folded)
+    other_ticket = TicketFactory(customer=folded)
+    MessageFactory(ticket=source)
+
+    ticket_merge(source_id=source.pk, target_id=target.pk, actor=agent, merge_customers=True)
+
+    source.refresh_from_db()
+    folded.refresh_from_db()
+    other_ticket.refresh_from_db()
+    order.refresh_from_db()
+    assert source.merged_into_id == target.pk
+    assert target.messages.count() == 1
+    assert folded.merged_into == survivor
+    assert (order.customer, other_ticket.customer, source.customer) == (survivor, survivor, survivor)
+    assert set(survivor.identities.values_list("customer", flat=True)) == {survivor.pk}
+    assert survivor.identities.count() == 2
+    activity = TicketActivity.objects.get(ticket=target, kind=TicketActivity.Kind.MERGE)
+    assert activity.details["customer"] == str(folded)
+
+
+def test_only_staff_who_may_change_customers_fold_them_in_a_merge(agent):
+    agent.groups.clear()  # an account without the agent role's customer permission
+    agent = type(agent).objects.get(pk=agent.pk)
+    source, target = _ticket(), _ticket()
+
+    with pytest.raises(ApplicationError, match="may not merge customers"):
+        ticket_merge(source_id=source.pk, target_id=target.pk, actor=agent, merge_customers=True)
+
+    source.refresh_from_db()
+    assert (source.merged_into, source.customer.merged_into) == (None, None)
 
 
 def test_splitting_a_message_opens_its_own_ticket(agent):

@@ -67,8 +67,8 @@ def test_ticket_page_costs_the_same_queries_for_5_or_100_messages(agent_client):
     assert counts[5] == counts[100]
     # session, user, security setting, 2 permission lookups, access check, ticket, tags, messages,
     # attachments, activities, SLA targets, identities, orders, items, shipments, earlier tickets,
-    # macros, staff, teams, tags
-    assert counts == {5: 21, 100: 21}
+    # past ratings, macros, staff, teams, tags
+    assert counts == {5: 22, 100: 22}
 
 
 def test_reply_from_the_page_goes_to_the_customer(agent_client, ticket):
@@ -142,6 +142,19 @@ def test_merge_from_the_page_lands_on_the_survivor(agent_client, ticket):
     assert response.url == reverse("tickets:ticket", args=[survivor.number])
     ticket.refresh_from_db()
     assert ticket.merged_into == survivor
+
+
+def test_merge_from_the_page_folds_two_records_of_one_person_when_ticked(agent_client, ticket):
+    survivor = TicketFactory()
+    url = reverse("tickets:merge", args=[ticket.number])
+
+    refused = agent_client.post(url, {"into_number": survivor.number}, follow=True)
+    merged = agent_client.post(url, {"into_number": survivor.number, "merge_customers": "1"})
+
+    assert "different customers" in refused.content.decode()
+    assert merged.status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.merged_into, ticket.customer) == (survivor, survivor.customer)
 
 
 @pytest.mark.parametrize(

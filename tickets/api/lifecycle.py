@@ -199,16 +199,24 @@ class TicketEscalateApi(TicketsApi):
 
 class TicketMergeInputSerializer(serializers.Serializer):
     into_ticket_id = serializers.IntegerField(min_value=1, help_text="The ticket that carries on.")
+    merge_customers = serializers.BooleanField(
+        default=False,
+        help_text=(
+            "The two tickets' customers are one person: fold this ticket's customer (identities, orders, "
+            "other tickets) into the other ticket's. Without it, tickets of different customers are refused."
+        ),
+    )
 
 
 class TicketMergeApi(TicketsApi):
     @extend_schema(
         operation_id="tickets_merge",
         tags=[TICKETS_TAG],
-        summary="Merge this ticket into another of the same customer",
+        summary="Merge this ticket into another",
         description=(
             "This ticket's messages, tags and order move to the other one; this ticket closes and points "
-            "to it. Both tickets must be ones the caller may change. Answers with the ticket that carries on."
+            "to it. Both tickets must be ones the caller may change. Tickets of different customers need "
+            "merge_customers. Answers with the ticket that carries on."
         ),
         request=TicketMergeInputSerializer,
         responses={200: TicketOutputSerializer, **TICKET_CHANGE_ERRORS},
@@ -218,5 +226,10 @@ class TicketMergeApi(TicketsApi):
         serializer = TicketMergeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         target = access_ticket(request.user, serializer.validated_data["into_ticket_id"], for_change=True)
-        merged = ticket_merge(source_id=source.pk, target_id=target.pk, actor=request.user)
+        merged = ticket_merge(
+            source_id=source.pk,
+            target_id=target.pk,
+            actor=request.user,
+            merge_customers=serializer.validated_data["merge_customers"],
+        )
         return _ticket_response(merged.pk)

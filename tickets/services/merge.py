@@ -7,7 +7,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from helpdesk.core.exceptions import ApplicationError
+from customers.models import Customer
+from customers.services import customer_merge
+from helpdesk.core.exceptions import ApplicationError, PermissionDeniedError
 from tickets.choices import MessageDirection, TicketStatus
 from tickets.events import after_ticket_change
 from tickets.models import Message, Ticket, TicketActivity
@@ -17,8 +19,13 @@ from tickets.status_effects import after_status_change
 
 
 @transaction.atomic
-def ticket_merge(*, source_id: int, target_id: int, actor: User) -> Ticket:
-    """Move the source's timeline, tags and order onto the target; the source closes and points to it."""
+def ticket_merge(*, source_id: int, target_id: int, actor: User, merge_customers: bool = False) -> Ticket:
+    """Move the source's timeline, tags and order onto the target; the source closes and points to it.
+
+    Tickets of two different customer records merge only when the agent says they are one person
+    (``merge_customers``): the source's customer is then folded into the target's, so its identities,
+    orders and other tickets move too and the survivor's sidebar shows everything.
+    """
     if source_id == target_id:
         raise ApplicationError(_("A ticket cannot be merged into itself."))
     first, second = sorted([source_id, target_id])
@@ -30,10 +37,9 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User) -> Ticket:
         raise ApplicationError(_("Ticket #%(number)s was already merged.") % {"number": source.number})
     if target.merged_into_id or target.status == TicketStatus.CLOSED:
         raise ApplicationError(_("Merge into an open ticket."))
+    merged_customer = None
     if source.customer_id != target.customer_id:
-        raise ApplicationError(
-            _("These tickets belong to different customers; merge the customers first if they are one person.")
-        )
+        merged_customer = _merge_customers_of(source=source, target=target, actor=actor, allowed=merge_customers)
     moved = Message.objects.filter(ticket=source).update(ticket=target)
     target.tags.add(*source.tags.all())
     if target.order_id is None and source.order_id is not None:
@@ -49,15 +55,34 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User) -> Ticket:
     source.refresh_from_db()
     # A merge closes the source outside the status table; its SLA clocks stop and its agent's capacity frees up.
     after_status_change(ticket=source, previous=previous_status)
-    TicketActivity.objects.create(
-        ticket=target, actor=actor, kind=TicketActivity.Kind.MERGE, details={"from": source.number, "messages": moved}
-    )
+    details: dict[str, object] = {"from": source.number, "messages": moved}
+    if merged_customer is not None:
+        details["customer"] = merged_customer
+    TicketActivity.objects.create(ticket=target, actor=actor, kind=TicketActivity.Kind.MERGE, details=details)
     TicketActivity.objects.create(
         ticket=source, actor=actor, kind=TicketActivity.Kind.MERGE, details={"into": target.number}
     )
     after_ticket_change(ticket=target, change="updated")
     after_ticket_change(ticket=source, change="updated")
     return target
+
+
+def _merge_customers_of(*, source: Ticket, target: Ticket, actor: User, allowed: bool) -> str:
+    """Fold the source ticket's customer into the target's; answers with the folded customer's name."""
+    if not allowed:
+        raise ApplicationError(
+            _(
+                "These tickets belong to different customers. Tick “same person” to merge the customers "
+                "as well, or leave the tickets apart."
+            )
+        )
+    if not actor.has_perm("customers.change_customer"):
+        raise PermissionDeniedError(_("You may not merge customers."))
+    customers = Customer.objects.in_bulk([source.customer_id, target.customer_id])
+    folded = customers[source.customer_id]
+    customer_merge(source=folded, target=customers[target.customer_id])
+    source.customer_id = target.customer_id
+    return str(folded)
 
 
 @transaction.atomic
