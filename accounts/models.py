@@ -50,7 +50,12 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.get_full_name() or self.email.split("@")[0]
+        return staff_display_name(first_name=self.first_name, last_name=self.last_name, email=self.email)
+
+
+def staff_display_name(*, first_name: str, last_name: str, email: str) -> str:
+    """How a colleague is named on pages: the full name, else the email's local part."""
+    return f"{first_name} {last_name}".strip() or email.split("@")[0]
 
 
 class Team(TimeStampedModel):

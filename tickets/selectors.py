@@ -11,7 +11,7 @@ from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import User, staff_display_name
 from customers.choices import IdentityKind
 from customers.models import Customer, CustomerIdentity
 from helpdesk.core.exceptions import ApplicationError
@@ -55,7 +55,30 @@ class InboxPage:
     next_cursor: str | None
 
 
-def _encode_cursor(ticket: Ticket) -> str:
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """One inbox line: only what the row shows, read as plain values (no model instances per row)."""
+
+    pk: int
+    number: int
+    subject: str
+    status: str
+    priority: str
+    channel: str
+    last_message_at: datetime
+    sla_next_due_at: datetime | None
+    customer_name: str
+    assignee_name: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InboxRowPage:
+    tickets: list[InboxRow]
+    next_cursor: str | None
+
+
+def _encode_cursor(ticket: Ticket | InboxRow) -> str:
     raw = f"{ticket.last_message_at.isoformat()}|{ticket.pk}"
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
@@ -141,6 +164,23 @@ def _apply_filters(queryset: QuerySet[Ticket], filters: InboxFilters) -> QuerySe
     return queryset
 
 
+INBOX_ROW_FIELDS = (
+    "pk",
+    "number",
+    "subject",
+    "status",
+    "priority",
+    "channel",
+    "last_message_at",
+    "sla_next_due_at",
+    "customer_id",
+    "customer__name",
+    "assignee__first_name",
+    "assignee__last_name",
+    "assignee__email",
+)
+
+
 def ticket_list_for_inbox(
     *,
     user: User,
@@ -148,10 +188,13 @@ def ticket_list_for_inbox(
     limit: int = INBOX_PAGE_SIZE,
     view: str = "all",
     filters: InboxFilters | None = None,
-) -> InboxPage:
-    """One page of an inbox view, newest activity first, paged by keyset so page 2,000 costs what page 1 does."""
+) -> InboxRowPage:
+    """One page of an inbox view, newest activity first, paged by keyset so page 2,000 costs what page 1 does.
+
+    Two queries whatever the page size (three when a listed customer has no name and is shown by email).
+    """
     # Only what the user may open: the same rule as tickets.access, so every listed row opens.
-    queryset = _inbox_queryset().filter(tickets_visible_to(user), merged_into__isnull=True)
+    queryset = Ticket.objects.filter(tickets_visible_to(user), merged_into__isnull=True)
     queryset = _apply_view(queryset, view=view, user=user)
     if filters is not None:
         queryset = _apply_filters(queryset, filters)
@@ -161,9 +204,67 @@ def ticket_list_for_inbox(
         queryset = queryset.extra(
             where=["(tickets_ticket.last_message_at, tickets_ticket.id) < (%s, %s)"], params=[stamp, pk]
         )
-    rows = list(queryset.order_by("-last_message_at", "-id")[: limit + 1])
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return InboxPage(tickets=rows[:limit], next_cursor=next_cursor)
+    values = list(queryset.order_by("-last_message_at", "-id").values_list(*INBOX_ROW_FIELDS)[: limit + 1])
+    rows = _inbox_rows(values[:limit])
+    next_cursor = _encode_cursor(rows[-1]) if len(values) > limit else None
+    return InboxRowPage(tickets=rows, next_cursor=next_cursor)
+
+
+def _inbox_rows(values: list[tuple]) -> list[InboxRow]:
+    ticket_ids = [row[0] for row in values]
+    tags: dict[int, list[str]] = {}
+    for ticket_id, name in (
+        Ticket.tags.through.objects.filter(ticket_id__in=ticket_ids)
+        .order_by("tag__name")
+        .values_list("ticket_id", "tag__name")
+    ):
+        tags.setdefault(ticket_id, []).append(name)
+    unnamed = {row[8] for row in values if not row[9]}
+    emails = _customer_emails(unnamed) if unnamed else {}
+    return [
+        InboxRow(
+            pk=pk,
+            number=number,
+            subject=subject,
+            status=status,
+            priority=priority,
+            channel=channel,
+            last_message_at=last_message_at,
+            sla_next_due_at=sla_next_due_at,
+            customer_name=customer_name or emails.get(customer_id) or f"Customer #{customer_id}",
+            assignee_name=(
+                staff_display_name(first_name=first_name, last_name=last_name, email=email) if email else ""
+            ),
+            tags=tuple(tags.get(pk, ())),
+        )
+        for (
+            pk,
+            number,
+            subject,
+            status,
+            priority,
+            channel,
+            last_message_at,
+            sla_next_due_at,
+            customer_id,
+            customer_name,
+            first_name,
+            last_name,
+            email,
+        ) in values
+    ]
+
+
+def _customer_emails(customer_ids: set[int]) -> dict[int, str]:
+    """Each customer's email address, the primary one first, for customers listed without a name."""
+    emails: dict[int, str] = {}
+    for customer_id, value in (
+        CustomerIdentity.objects.filter(customer_id__in=customer_ids, kind=IdentityKind.EMAIL)
+        .order_by("customer_id", "-is_primary", "id")
+        .values_list("customer_id", "value")
+    ):
+        emails.setdefault(customer_id, value)
+    return emails
 
 
 @dataclass(frozen=True)
