@@ -45,10 +45,17 @@ def configure_environment() -> None:
 
 
 def setup_django() -> None:
+    """The application loaded as a web process loads it (helpdesk/asgi.py), start-up objects frozen."""
     configure_environment()
     import django
 
     django.setup()
+    from django.urls import get_resolver
+
+    from helpdesk.core.startup import freeze_loaded_objects
+
+    get_resolver().url_patterns  # noqa: B018 - the URLconf, imported as the first request would
+    freeze_loaded_objects()
 
 
 def log(message: str) -> None:

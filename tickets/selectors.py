@@ -11,7 +11,8 @@ from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import User, staff_display_name
+from accounts.choices import Role
+from accounts.models import Team, User, staff_display_name
 from customers.choices import IdentityKind
 from customers.models import Customer, CustomerIdentity
 from helpdesk.core.exceptions import ApplicationError
@@ -276,10 +277,35 @@ class CustomerSidebar:
     ratings: list[PastRating]
 
 
+@dataclass(frozen=True, slots=True)
+class TimelineAttachment:
+    filename: str
+    size: int
+    url: str  # empty when the file was refused
+    refusal_reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineMessage:
+    """One message of a ticket's timeline as the page shows it, read as plain values."""
+
+    pk: int
+    direction: str
+    channel: str
+    is_automatic: bool
+    created_at: datetime
+    body_text: str
+    body_html: str
+    quoted_text: str
+    author_id: int | None
+    author_name: str
+    attachments: tuple[TimelineAttachment, ...]
+
+
 @dataclass(frozen=True)
 class TicketDetail:
     ticket: Ticket
-    messages: list[Message]
+    messages: list[TimelineMessage]
     activities: list
     sla_targets: list
     sidebar: CustomerSidebar
@@ -300,7 +326,11 @@ def customer_sidebar(*, customer: Customer, exclude_ticket_id: int | None = None
     identities = list(CustomerIdentity.objects.filter(customer_id=customer_id))
     orders = list(
         Order.objects.filter(customer_id=customer_id)
-        .prefetch_related("items", Prefetch("shipments", queryset=Shipment.objects.order_by("-created_at")))
+        # to_attr: plain lists, no related manager built per order.
+        .prefetch_related(
+            Prefetch("items", to_attr="item_list"),
+            Prefetch("shipments", queryset=Shipment.objects.order_by("-created_at"), to_attr="shipment_list"),
+        )
         .order_by("-placed_at")[:SIDEBAR_ORDER_LIMIT]
     )
     earlier = Ticket.objects.filter(customer_id=customer_id, merged_into__isnull=True)
@@ -316,21 +346,82 @@ def customer_sidebar(*, customer: Customer, exclude_ticket_id: int | None = None
     )
 
 
-def ticket_detail_for_agent(*, ticket_id: int) -> TicketDetail:
-    """Everything the ticket page shows, in a fixed number of queries whatever the timeline's length."""
+TIMELINE_FIELDS = (
+    "pk",
+    "direction",
+    "channel",
+    "is_automatic",
+    "created_at",
+    "body_text",
+    "body_html",
+    "quoted_text",
+    "author_id",
+    "author__first_name",
+    "author__last_name",
+    "author__email",
+)
+
+
+def _timeline_messages(ticket_id: int) -> list[TimelineMessage]:
+    """The timeline, oldest first, in two queries (messages, attachments) and no model instances."""
+    from tickets.models import Attachment
+
+    values = list(
+        Message.objects.filter(ticket_id=ticket_id)
+        .order_by("created_at", "id")
+        .values_list(*TIMELINE_FIELDS)[:TIMELINE_LIMIT]
+    )
+    storage = Attachment._meta.get_field("file").storage  # type: ignore[union-attr]
+    attachments: dict[int, list[TimelineAttachment]] = {}
+    for message_id, filename, size, name, refusal_reason in (
+        Attachment.objects.filter(message_id__in=[row[0] for row in values])
+        .order_by("id")
+        .values_list("message_id", "filename", "size", "file", "refusal_reason")
+    ):
+        url = storage.url(name) if name and not refusal_reason else ""
+        attachments.setdefault(message_id, []).append(
+            TimelineAttachment(filename=filename, size=size, url=url, refusal_reason=refusal_reason)
+        )
+    return [
+        TimelineMessage(
+            pk=pk,
+            direction=direction,
+            channel=channel,
+            is_automatic=is_automatic,
+            created_at=created_at,
+            body_text=body_text,
+            body_html=body_html,
+            quoted_text=quoted_text,
+            author_id=author_id,
+            author_name=staff_display_name(first_name=first, last_name=last, email=email) if author_id else "",
+            attachments=tuple(attachments.get(pk, ())),
+        )
+        for (
+            pk,
+            direction,
+            channel,
+            is_automatic,
+            created_at,
+            body_text,
+            body_html,
+            quoted_text,
+            author_id,
+            first,
+            last,
+            email,
+        ) in values
+    ]
+
+
+def ticket_detail_for_agent(*, ticket: Ticket) -> TicketDetail:
+    """Everything the ticket page shows, in a fixed number of queries whatever the timeline's length.
+
+    ``ticket`` is the one tickets.access handed out, its customer, assignee, team and order joined.
+    """
     from tickets.models import SlaTarget, TicketActivity
 
-    ticket = (
-        Ticket.objects.select_related("customer", "assignee", "team", "order", "merged_into")
-        .prefetch_related("tags")
-        .get(pk=ticket_id)
-    )
-    messages = list(
-        Message.objects.filter(ticket_id=ticket_id)
-        .select_related("author")
-        .prefetch_related("attachments")
-        .order_by("created_at", "id")[:TIMELINE_LIMIT]
-    )
+    ticket_id = ticket.pk
+    messages = _timeline_messages(ticket_id)
     activities = list(
         TicketActivity.objects.filter(ticket_id=ticket_id).select_related("actor").order_by("created_at")[:200]
     )
@@ -344,6 +435,24 @@ def ticket_detail_for_agent(*, ticket_id: int) -> TicketDetail:
         sidebar=sidebar,
         last_message_id=messages[-1].pk if messages else None,
     )
+
+
+def ticket_page_pickers(*, user: User) -> dict[str, list[tuple[object, str]]]:
+    """The (value, label) lists behind the ticket page's pickers: macros, colleagues, teams, tags."""
+    macros = Macro.objects.filter(macros_visible_to(user), is_active=True).order_by("name").values_list("pk", "name")
+    staff = [
+        (pk, staff_display_name(first_name=first, last_name=last, email=email), role)
+        for pk, first, last, email, role in User.objects.filter(is_staff=True, is_active=True)
+        .order_by("first_name", "email")
+        .values_list("pk", "first_name", "last_name", "email", "role")
+    ]
+    return {
+        "macro_choices": list(macros),
+        "staff_choices": [(pk, name) for pk, name, _role in staff],
+        "supervisor_choices": [(pk, name) for pk, name, role in staff if role in (Role.SUPERVISOR, Role.ADMIN)],
+        "team_choices": list(Team.objects.order_by("name").values_list("pk", "name")),
+        "tag_choices": [(name, "") for name in Tag.objects.order_by("name").values_list("name", flat=True)],
+    }
 
 
 # --- Reads for the REST API (tickets/api/) ---------------------------------------------------------

@@ -17,10 +17,15 @@ from accounts.choices import Availability
 from accounts.models import AgentProfile, Team, User
 from helpdesk.core.exceptions import ApplicationError
 from tickets import forms
-from tickets.access import access_macro, access_ticket_by_number, macros_visible_to
+from tickets.access import access_macro, access_ticket_by_number
 from tickets.choices import Channel, Priority, TicketStatus
-from tickets.models import Macro, Tag
-from tickets.selectors import INBOX_VIEWS, InboxFilters, ticket_detail_for_agent, ticket_list_for_inbox
+from tickets.selectors import (
+    INBOX_VIEWS,
+    InboxFilters,
+    ticket_detail_for_agent,
+    ticket_list_for_inbox,
+    ticket_page_pickers,
+)
 from tickets.services.bulk import tickets_bulk_update
 from tickets.services.conversation import StaleTicketError, ticket_add_note, ticket_reply
 from tickets.services.lifecycle import (
@@ -113,7 +118,7 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
 
 def _ticket_page(request: HttpRequest, number: int, *, status: int = 200, **extra: Any) -> HttpResponse:
     ticket = access_ticket_by_number(request.user, number)
-    detail = ticket_detail_for_agent(ticket_id=ticket.pk)
+    detail = ticket_detail_for_agent(ticket=ticket)
     reply_form = extra.pop("reply_form", None) or forms.ReplyForm(
         initial={"expected_version": detail.ticket.version, "last_seen_message_id": detail.last_message_id}
     )
@@ -123,10 +128,7 @@ def _ticket_page(request: HttpRequest, number: int, *, status: int = 200, **extr
         "ticket": detail.ticket,
         "reply_form": reply_form,
         "note_form": forms.NoteForm(),
-        "macros": Macro.objects.filter(macros_visible_to(request.user), is_active=True).order_by("name"),
-        "tags": Tag.objects.order_by("name"),
-        "teams": Team.objects.order_by("name"),
-        "staff": User.objects.filter(is_staff=True, is_active=True).order_by("first_name", "email"),
+        **ticket_page_pickers(user=request.user),
         "status_form": forms.StatusForm(initial={"status": detail.ticket.status}),
         "priority_form": forms.PriorityForm(initial={"priority": detail.ticket.priority}),
         **extra,

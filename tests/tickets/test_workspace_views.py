@@ -45,6 +45,52 @@ def test_ticket_page_shows_timeline_and_the_customers_orders(agent_client, ticke
     assert "ana@example.test" in body
 
 
+def test_the_timeline_escapes_text_keeps_sanitised_html_and_lists_attachments(
+    agent_client, ticket, agent, settings, tmp_path
+):
+    from django.core.files.base import ContentFile
+
+    from tickets.models import Attachment
+
+    settings.MEDIA_ROOT = tmp_path
+    agent.first_name, agent.last_name = "Bea <i>", "Ortiz"
+    agent.save()
+    text = MessageFactory(
+        ticket=ticket, body_text="<script>alert(1)</script>\nSecond line", quoted_text="> earlier <b>mail</b>"
+    )
+    html = MessageFactory(
+        ticket=ticket,
+        direction=MessageDirection.OUTBOUND,
+        author=agent,
+        body_html="<p>Refund <strong>sent</strong></p>",
+    )
+    kept = Attachment(message=text, filename="invoice <1>.pdf", content_type="application/pdf", size=2048)
+    kept.file.save("invoice.pdf", ContentFile(b"%PDF-1.4"), save=False)
+    kept.save()
+    Attachment.objects.create(
+        message=text,
+        filename="run.exe",
+        content_type="application/x-msdownload",
+        size=10,
+        refusal_reason="type refused",
+    )
+
+    body = agent_client.get(reverse("tickets:ticket", args=[ticket.number])).content.decode()
+
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;<br>Second line" in body
+    assert "<script>alert(1)" not in body
+    assert "&gt; earlier &lt;b&gt;mail&lt;/b&gt;" in body
+    assert f'id="message-{html.pk}"' in body
+    assert "<p>Refund <strong>sent</strong></p>" in body
+    assert "Bea &lt;i&gt; Ortiz" in body
+    assert "invoice &lt;1&gt;.pdf</a>" in body
+    assert "2.0\xa0KB" in body
+    assert "run.exe — not kept: type refused" in body
+    # each customer message can be split out, with the form's CSRF token; the agent's reply cannot
+    assert body.count('/split/" class="inline"><input type="hidden" name="csrfmiddlewaretoken" value="') == 2
+    assert f"messages/{html.pk}/split/" not in body
+
+
 def test_ticket_page_costs_the_same_queries_for_5_or_100_messages(agent_client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -65,10 +111,10 @@ def test_ticket_page_costs_the_same_queries_for_5_or_100_messages(agent_client):
         counts[message_count] = len(queries)
 
     assert counts[5] == counts[100]
-    # session, user, security setting, 2 permission lookups, access check, ticket, tags, messages,
-    # attachments, activities, SLA targets, identities, orders, items, shipments, earlier tickets,
-    # past ratings, macros, staff, teams, tags
-    assert counts == {5: 22, 100: 22}
+    # session, user, security setting, 2 permission lookups, the ticket (access check), its tags,
+    # messages, attachments, activities, SLA targets, identities, orders, items, shipments, earlier
+    # tickets, past ratings, macros, staff, teams, tags
+    assert counts == {5: 21, 100: 21}
 
 
 def test_reply_from_the_page_goes_to_the_customer(agent_client, ticket):
@@ -277,5 +323,23 @@ def test_a_colleagues_personal_macro_is_neither_listed_nor_previewed(agent_clien
     page = agent_client.get(reverse("tickets:ticket", args=[ticket.number]))
     preview = agent_client.get(reverse("tickets:macro-preview", args=[ticket.number]), {"macro": personal.pk})
 
-    assert list(page.context["macros"]) == [shared]
+    assert page.context["macro_choices"] == [(shared.pk, "Shared answer")]
+    assert "Bea&#x27;s own" not in page.content.decode()
     assert preview.status_code == 404
+
+
+def test_the_pickers_mark_the_assignee_and_offer_only_supervisors_for_escalation(agent_client, ticket, agent):
+    supervisor = UserFactory(role=Role.SUPERVISOR, first_name="Sam", last_name="Lead")
+    colleague = UserFactory(role=Role.AGENT, first_name="Cleo", last_name="Agent")
+    team = TeamFactory(name="Billing & Co")
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent, team=team)
+
+    response = agent_client.get(reverse("tickets:ticket", args=[ticket.number]))
+
+    body = response.content.decode()
+    assert f'<option value="{agent.pk}" selected>' in body
+    assert f'<option value="{team.pk}" selected>Billing &amp; Co</option>' in body
+    escalate_to = response.context["supervisor_choices"]
+    assert (supervisor.pk, "Sam Lead") in escalate_to
+    assert colleague.pk not in {pk for pk, _name in escalate_to}
+    assert (colleague.pk, "Cleo Agent") in response.context["staff_choices"]
