@@ -332,20 +332,28 @@ def _local_part(address: str) -> str:
     return address.partition("@")[0].lower()
 
 
+_AUTOMATED_HEADERS = (
+    "X-Auto-Response-Suppress",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Post",
+    "X-Autoreply",
+    "X-Autorespond",
+    "X-Auto-Reply",
+    "X-Failed-Recipients",
+)
+
+
 def is_automated(message: Message, sender: str) -> bool:
     """Auto-replies, bounces and list mail: never acknowledged, so two autoresponders cannot loop (RFC 3834)."""
     auto_submitted = header_text(message, "Auto-Submitted").lower()
     precedence = header_text(message, "Precedence").lower()
-    return_path = message.get("Return-Path")
+    # Presence is enough for these: ``in`` reads the header names without parsing any value.
     return (
         auto_submitted not in {"", "no"}
         or precedence in {"bulk", "junk", "list", "auto_reply"}
-        or any(
-            message.get(name) is not None
-            for name in ("X-Auto-Response-Suppress", "List-Id", "List-Unsubscribe", "List-Post", "X-Autoreply")
-        )
-        or any(message.get(name) is not None for name in ("X-Autorespond", "X-Auto-Reply", "X-Failed-Recipients"))
-        or (return_path is not None and str(return_path).strip() in {"<>", ""})
+        or any(name in message for name in _AUTOMATED_HEADERS)
+        or ("Return-Path" in message and header_text(message, "Return-Path") in {"<>", ""})
         or message.get_content_type() == "multipart/report"
         or _local_part(sender).startswith(_AUTOMATED_LOCAL_PARTS)
         or bool(_AUTOMATED_SUBJECT.match(header_text(message, "Subject")))
@@ -358,10 +366,10 @@ def is_automated(message: Message, sender: str) -> bool:
 def _is_bounce(message: Message, sender: str) -> bool:
     if message.get_content_type() == "multipart/report":
         return str(message.get_param("report-type", "")).lower() == "delivery-status"
-    if message.get("X-Failed-Recipients") is not None:
+    if "X-Failed-Recipients" in message:
         return True
     subject = header_text(message, "Subject")
-    null_sender = str(message.get("Return-Path", "")).strip() == "<>"
+    null_sender = header_text(message, "Return-Path") == "<>"
     from_daemon = _local_part(sender) in _BOUNCE_LOCAL_PARTS or not sender
     return bool(_BOUNCE_SUBJECT.search(subject)) and (from_daemon or null_sender)
 
