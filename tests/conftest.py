@@ -120,3 +120,13 @@ def celery_worker_process(request, transactional_db, _celery_worker_module):
     since = worker.process.log_size()
     yield worker
     _print_log_if_failed(request, worker.process, since)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rule_cache():
+    """Each test starts without this process's cached rules: rolling a test back sends no signal."""
+    from tickets.rule_cache import rule_cache_clear
+
+    rule_cache_clear()
+    yield
+    rule_cache_clear()

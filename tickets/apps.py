@@ -22,3 +22,19 @@ class TicketsConfig(AppConfig):
         from tickets.services.webhooks import webhook_events_record
 
         register_ticket_listener(webhook_events_record)  # outbound webhooks hear of every ticket change
+
+        self._connect_rule_cache()
+
+    @staticmethod
+    def _connect_rule_cache() -> None:
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from accounts.models import Team
+        from tickets.models import PriorityRule, RoutingRule, SlaPolicy, WebhookEndpoint
+        from tickets.rule_cache import rules_changed
+
+        # Any change to what tickets.rule_cache keeps (admin pages included) makes every process read it again.
+        for model in (PriorityRule, RoutingRule, SlaPolicy, WebhookEndpoint, Team):
+            post_save.connect(rules_changed, sender=model, dispatch_uid=f"rule-cache-save-{model.__name__}")
+            post_delete.connect(rules_changed, sender=model, dispatch_uid=f"rule-cache-delete-{model.__name__}")
+        m2m_changed.connect(rules_changed, sender=RoutingRule.tags.through, dispatch_uid="rule-cache-routing-tags")

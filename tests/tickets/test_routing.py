@@ -356,15 +356,34 @@ def test_routing_costs_the_same_queries_however_many_rules_and_agents(django_ass
     route_rule(team, position=rules, languages=["en"])
     for _ in range(members):
         give(agent_in(team), 1)
+    ticket_route(ticket=Ticket.objects.select_related("customer").get(pk=new_ticket().pk))  # reads the rules
     ticket = Ticket.objects.select_related("customer").get(pk=new_ticket().pk)
 
-    # the rules with their tag match; the team: update + refresh, activity; auto-assignment: lock the
-    # agents, their loads, last assigned, ticket update + refresh, activity (no savepoints inside the
-    # caller's transaction)
+    # the ticket's tags (some rules ask for tags; the rules themselves come from the rule cache); the
+    # team: update + refresh, activity; auto-assignment: lock the agents, their loads, last assigned,
+    # ticket update + refresh, activity (no savepoints inside the caller's transaction)
     with django_assert_num_queries(10):
         outcome = ticket_route(ticket=ticket)
 
     assert outcome.assignee is not None
+
+
+@pytest.mark.django_db
+def test_rules_are_read_once_and_again_when_one_changes(django_assert_num_queries):
+    first_team, second_team = TeamFactory(is_auto_assignment_enabled=False), TeamFactory()
+    rule = route_rule(first_team, languages=["en"])
+    assert ticket_route(ticket=new_ticket()).team == first_team  # reads the rules
+
+    ticket = new_ticket()
+    with django_assert_num_queries(3):  # the team: update + refresh, activity; no rule query
+        assert ticket_route(ticket=ticket).team == first_team
+
+    rule.team = second_team
+    rule.save()
+    second_team.is_auto_assignment_enabled = False
+    second_team.save()
+
+    assert ticket_route(ticket=new_ticket()).team == second_team
 
 
 # --- The waiting queue ------------------------------------------------------------------------------

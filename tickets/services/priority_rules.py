@@ -35,6 +35,7 @@ from orders.choices import OrderStatus
 from orders.models import Order
 from tickets.choices import Channel, Priority
 from tickets.models import Message, PriorityRule, Ticket, TicketActivity
+from tickets.rule_cache import cached_rules
 from tickets.services.lifecycle import ticket_touch
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def priority_rules_apply(*, ticket: Ticket, first_message: Message) -> PriorityR
     Runs at intake, on a ticket created in this transaction; ``ticket`` is updated in place so the
     steps after it (routing, the SLA clock) see the new priority.
     """
-    rules = list(PriorityRule.objects.filter(is_active=True))
+    rules = cached_rules("priority", lambda: list(PriorityRule.objects.filter(is_active=True)))
     if not rules:
         return None
     facts = _facts(ticket=ticket, first_message=first_message, rules=rules)

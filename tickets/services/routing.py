@@ -25,6 +25,7 @@ Manual assignment (``lifecycle.ticket_assign``) is a person's decision and ignor
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections.abc import Iterable
@@ -33,7 +34,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,6 +44,7 @@ from helpdesk.core.exceptions import ApplicationError
 from tickets.choices import Channel, Priority, TicketStatus
 from tickets.events import after_ticket_change
 from tickets.models import RoutingRule, Tag, Ticket, TicketActivity
+from tickets.rule_cache import cached_rules
 from tickets.services.lifecycle import ticket_touch
 
 logger = logging.getLogger(__name__)
@@ -65,32 +67,50 @@ def language_matches(*, language: str, codes: Iterable[str]) -> bool:
 # --- Which team -----------------------------------------------------------------------------------
 
 
-def routing_rule_matches(*, rule: RoutingRule, ticket: Ticket) -> bool:
-    """``rule`` must come from ``_rules_for``, which annotates whether it has tags and shares one."""
-    if rule.channels and ticket.channel not in rule.channels:
-        return False
-    if getattr(rule, "has_tags", False) and not getattr(rule, "has_ticket_tag", False):
-        return False
-    if rule.languages and not language_matches(language=ticket.customer.language, codes=rule.languages):
-        return False
-    return not (rule.priorities and ticket.priority not in rule.priorities)
+@dataclass(frozen=True)
+class ActiveRoutingRule:
+    """An active rule with its team and the ids of the tags it asks for, as the rule cache keeps it."""
+
+    rule: RoutingRule
+    tag_ids: frozenset[int]
 
 
-def _rules_for(*, ticket: Ticket) -> QuerySet[RoutingRule]:
-    # The tag condition is answered in the same query as the rules: one round trip however many.
-    rule_tags = RoutingRule.tags.through.objects.filter(routingrule_id=OuterRef("pk"))
-    ticket_tags = Ticket.tags.through.objects.filter(ticket_id=ticket.pk).values("tag_id")
-    return (
-        RoutingRule.objects.filter(is_active=True)
-        .select_related("team")
-        .annotate(has_tags=Exists(rule_tags), has_ticket_tag=Exists(rule_tags.filter(tag_id__in=ticket_tags)))
-        .order_by("position", "id")
-    )
+def routing_rule_matches(*, rule: ActiveRoutingRule, ticket: Ticket, ticket_tag_ids: frozenset[int]) -> bool:
+    """Every condition the rule sets holds for the ticket; a list left empty asks nothing."""
+    conditions = rule.rule
+    if conditions.channels and ticket.channel not in conditions.channels:
+        return False
+    if rule.tag_ids and not rule.tag_ids & ticket_tag_ids:
+        return False
+    if conditions.languages and not language_matches(language=ticket.customer.language, codes=conditions.languages):
+        return False
+    return not (conditions.priorities and ticket.priority not in conditions.priorities)
+
+
+def _active_rules() -> list[ActiveRoutingRule]:
+    rules = list(RoutingRule.objects.filter(is_active=True).select_related("team").order_by("position", "id"))
+    tag_ids: dict[int, set[int]] = {}
+    for rule_id, tag_id in RoutingRule.tags.through.objects.filter(routingrule__in=rules).values_list(
+        "routingrule_id", "tag_id"
+    ):
+        tag_ids.setdefault(rule_id, set()).add(tag_id)
+    return [ActiveRoutingRule(rule=rule, tag_ids=frozenset(tag_ids.get(rule.pk, ()))) for rule in rules]
 
 
 def routing_rule_for(*, ticket: Ticket) -> RoutingRule | None:
     """The first active rule by position that the ticket satisfies."""
-    return next((rule for rule in _rules_for(ticket=ticket) if routing_rule_matches(rule=rule, ticket=ticket)), None)
+    rules = cached_rules("routing", _active_rules)
+    if not rules:
+        return None
+    ticket_tag_ids: frozenset[int] = frozenset()
+    if any(rule.tag_ids for rule in rules):
+        ticket_tag_ids = frozenset(
+            Ticket.tags.through.objects.filter(ticket_id=ticket.pk).values_list("tag_id", flat=True)
+        )
+    matching = (rule for rule in rules if routing_rule_matches(rule=rule, ticket=ticket, ticket_tag_ids=ticket_tag_ids))
+    found = next(matching, None)
+    # The cached rule is shared by every thread of the process: the caller gets its own copy.
+    return copy.copy(found.rule) if found is not None else None
 
 
 # --- Which agent ----------------------------------------------------------------------------------
@@ -236,7 +256,7 @@ def ticket_route(*, ticket: Ticket) -> RoutingOutcome:
             return RoutingOutcome(team=None, rule=None, assignee=None)
         team = rule.team
         before = {"assignee": ticket.assignee_id, "team": None}
-        ticket.team = rule.team
+        ticket.team = copy.copy(rule.team)
         ticket_touch(ticket=ticket, fields=["team"], is_conversation_change=False)
         TicketActivity.objects.create(
             ticket=ticket,

@@ -9,6 +9,7 @@ hooks already do), so the periodic jobs lock tickets first too and never deadloc
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from tickets.business_hours import schedule_from_calendar as _schedule_from_cale
 from tickets.choices import Priority, TicketStatus
 from tickets.events import after_ticket_change, notify_staff
 from tickets.models import BusinessCalendar, CalendarAssignment, SlaPolicy, SlaTarget, Ticket, TicketActivity
+from tickets.rule_cache import cached_rules
 from tickets.services.lifecycle import ticket_touch
 from tickets.status_machine import PAUSED_STATUSES
 
@@ -60,14 +62,16 @@ _RUNNING = Q(met_at__isnull=True, due_at__isnull=False)
 
 def sla_policy_for(*, ticket: Ticket) -> SlaPolicy | None:
     """The first active policy, by position, whose conditions the ticket meets (an empty list matches any)."""
-    policies = SlaPolicy.objects.filter(
-        Q(priorities=[]) | Q(priorities__contains=[ticket.priority]),
-        Q(channels=[]) | Q(channels__contains=[ticket.channel]),
-        is_active=True,
-    )
-    if not ticket.customer.is_vip:
-        policies = policies.filter(is_vip_only=False)
-    return policies.order_by("position", "id").first()
+    policies = cached_rules("sla", lambda: list(SlaPolicy.objects.filter(is_active=True).order_by("position", "id")))
+    is_vip = ticket.customer.is_vip
+    for policy in policies:
+        if (
+            (not policy.priorities or ticket.priority in policy.priorities)
+            and (not policy.channels or ticket.channel in policy.channels)
+            and (is_vip or not policy.is_vip_only)
+        ):
+            return copy.copy(policy)  # the cached policy is shared by every thread of the process
+    return None
 
 
 @dataclass(frozen=True)

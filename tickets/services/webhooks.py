@@ -28,6 +28,7 @@ from customers.models import CustomerIdentity
 from tickets.choices import TicketStatus
 from tickets.events import TicketChange
 from tickets.models import Tag, Ticket, WebhookDelivery, WebhookEndpoint
+from tickets.rule_cache import cached_rules
 
 logger = logging.getLogger(__name__)
 
@@ -151,15 +152,28 @@ def _events_for(change: TicketChange, snapshot: dict[str, Any]) -> list[tuple[st
     return events
 
 
+@dataclass(frozen=True)
+class _Endpoint:
+    pk: int
+    events: frozenset[str]
+
+
+def _active_endpoints() -> list[_Endpoint]:
+    return [
+        _Endpoint(pk=pk, events=frozenset(events))
+        for pk, events in WebhookEndpoint.objects.filter(is_active=True, events__overlap=list(Event.values))
+        .order_by("pk")
+        .values_list("pk", "events")
+    ]
+
+
 def webhook_events_record(change: TicketChange) -> None:
     """Ticket listener: a pending delivery per active endpoint subscribed to what just happened.
 
     Runs inside the writing transaction (registered with tickets.events in TicketsConfig.ready());
     the deliveries are enqueued only once it commits.
     """
-    endpoints = list(
-        WebhookEndpoint.objects.filter(is_active=True, events__overlap=list(Event.values)).only("pk", "events")
-    )
+    endpoints = cached_rules("webhook_endpoints", _active_endpoints)
     if not endpoints:
         return
     snapshot = _ticket_snapshot(change.ticket_id)
@@ -168,7 +182,7 @@ def webhook_events_record(change: TicketChange) -> None:
     now = timezone.now().isoformat()
     wanted = [
         WebhookDelivery(
-            endpoint=endpoint,
+            endpoint_id=endpoint.pk,
             event_id=event_id,
             event_type=event_type,
             payload={"id": str(event_id), "type": event_type, "created_at": now, "data": {"ticket": snapshot}},

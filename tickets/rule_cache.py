@@ -1,0 +1,87 @@
+"""The rules every new or changed ticket reads (priority rules, routing rules, SLA policies, webhook
+endpoints), kept in memory per process instead of queried each time.
+
+Every change to one of them bumps a generation number in the shared cache (Redis) the moment it is
+saved and again once it commits; a process compares its copy's generation with the shared one (one
+cache read, not a query) and reads the rules again when they differ. A copy is also dropped after
+RULE_CACHE_SECONDS whatever happens, so even a change made in a transaction that was then rolled
+back cannot linger. Only the lists of rules are kept: tickets, customers and agents are always read
+fresh.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.core.cache import cache
+from django.db import transaction
+
+GENERATION_KEY = "tickets:rule-cache:generation"
+RULE_CACHE_SECONDS = 60.0
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Copy:
+    generation: int
+    loaded_at: float
+    value: Any
+
+
+_copies: dict[str, _Copy] = {}
+_lock = threading.Lock()
+
+
+def _fresh_generation() -> int:
+    # Started from the clock, not from 1: after the key is lost (a Redis restart) no copy read
+    # before can carry the same number by chance.
+    return int(time.time() * 1000)
+
+
+def _shared_generation() -> int:
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
+        generation = cache.get(GENERATION_KEY, 0)
+    return int(generation)
+
+
+def cached_rules(name: str, load: Callable[[], T]) -> T:
+    """``load()``'s result, read again only when a rule changed (anywhere) or the copy is old."""
+    # The generation is read before the rules: a change committed in between bumps it again, so a
+    # copy is never stored under a generation newer than what it saw.
+    generation = _shared_generation()
+    now = time.monotonic()
+    copy = _copies.get(name)
+    if copy is not None and copy.generation == generation and now - copy.loaded_at < RULE_CACHE_SECONDS:
+        return copy.value  # type: ignore[no-any-return]
+    value = load()
+    with _lock:
+        _copies[name] = _Copy(generation=generation, loaded_at=now, value=value)
+    return value
+
+
+def _bump() -> None:
+    with _lock:
+        _copies.clear()
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # not there yet (or evicted): any value differs from what copies were read at
+        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
+
+
+def rules_changed(**_signal: Any) -> None:
+    """Signal receiver for every model the cached rules are read from (connected in TicketsConfig.ready())."""
+    _bump()
+    transaction.on_commit(_bump)
+
+
+def rule_cache_clear() -> None:
+    """Forget this process's copies (tests roll back rule changes without any signal)."""
+    with _lock:
+        _copies.clear()
