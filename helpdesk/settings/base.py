@@ -225,6 +225,8 @@ SPECTACULAR_SETTINGS = {
 # --- Store sync ----------------------------------------------------------------------
 STORE_WEBHOOK_SECRET = env("STORE_WEBHOOK_SECRET", default="development-store-webhook-secret")
 STORE_WEBHOOK_TOLERANCE_SECONDS = 300
+# Outbound webhooks to private or loopback addresses are refused unless this is on (development, tests).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 
 # --- Ticket lifecycle ----------------------------------------------------------------
 TICKET_AUTO_CLOSE_DAYS = env.int("TICKET_AUTO_CLOSE_DAYS", default=4)

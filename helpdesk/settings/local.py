@@ -9,6 +9,8 @@ DEBUG = env.bool("DEBUG", default=True)
 # Outgoing mail lands as files in var/outbox unless EMAIL_BACKEND points at a real server.
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "outbox"))
+# Webhook receivers in development run on this machine.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=True)
 
 if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
     from helpdesk.embedded import ensure_embedded_services

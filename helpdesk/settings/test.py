@@ -22,6 +22,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # In-memory by default; a test that runs a real worker may point it at a local SMTP sink instead.
 EMAIL_BACKEND = os.environ.get("TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 STORE_WEBHOOK_SECRET = "test-store-webhook-secret"  # noqa: S105
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True  # the test receivers listen on 127.0.0.1
 ANYMAIL = {**ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": "test-mailgun-signing-key"}  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -11,6 +11,7 @@ import time
 import uuid
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from tests.support.webhook_receiver import running_webhook_receiver
@@ -28,6 +29,7 @@ from tickets.services.webhooks import (
     webhook_retry_countdown,
 )
 from tickets.tasks import deliver_webhook_task
+from tickets.webhook_addresses import webhook_url_refusal
 
 SECRET = "whsec_test_0123456789"
 Event = WebhookEndpoint.Event
@@ -373,3 +375,50 @@ def test_a_new_ticket_reaches_the_receiver_through_a_real_worker(receiver, celer
         time.sleep(0.1)
     assert WebhookDelivery.objects.get().status == Status.DELIVERED
     assert Ticket.objects.get(pk=result.ticket.pk).number == result.ticket.number
+
+
+# --- Where webhooks may go ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_webhook_to_a_private_address_is_refused_and_never_sent(receiver, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    delivery = _pending_delivery(_endpoint(url=receiver.url))
+
+    attempt = webhook_deliver(delivery_id=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert (attempt.is_sent, delivery.status, delivery.attempts) == (False, Status.FAILED, 1)
+    assert "private or local address" in delivery.last_error
+    assert receiver.requests == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "http://localhost:8000/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hook",
+        "http://[fd00::1]/hook",
+        "ftp://93.184.216.34/hook",
+    ],
+)
+def test_the_admin_refuses_webhook_urls_that_are_not_public_http(url, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    endpoint = WebhookEndpoint(url=url, secret=SECRET, events=[Event.TICKET_CREATED])
+
+    with pytest.raises(ValidationError) as refused:
+        endpoint.full_clean()
+
+    assert "url" in refused.value.message_dict
+
+
+def test_a_public_address_is_accepted(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    endpoint = WebhookEndpoint(url="https://93.184.216.34/hooks", secret=SECRET, events=[Event.TICKET_CREATED])
+
+    endpoint.full_clean()  # raises if refused
+    assert webhook_url_refusal(endpoint.url) == ""

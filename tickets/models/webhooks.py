@@ -6,6 +6,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from helpdesk.core.models import TimeStampedModel
+from tickets.webhook_addresses import validate_webhook_url
 
 
 class WebhookEndpoint(TimeStampedModel):
@@ -14,7 +15,7 @@ class WebhookEndpoint(TimeStampedModel):
         TICKET_UPDATED = "ticket.updated", "Ticket updated"
         TICKET_SOLVED = "ticket.solved", "Ticket solved"
 
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, validators=[validate_webhook_url])
     secret = models.CharField(max_length=128)
     events = ArrayField(models.CharField(max_length=32, choices=Event.choices), default=list)
     is_active = models.BooleanField(default=True)

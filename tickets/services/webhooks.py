@@ -29,6 +29,7 @@ from tickets.choices import TicketStatus
 from tickets.events import TicketChange
 from tickets.models import Tag, Ticket, WebhookDelivery, WebhookEndpoint
 from tickets.rule_cache import cached_rules
+from tickets.webhook_addresses import webhook_url_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +238,31 @@ def _retry_after(response: requests.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _post(url: str, *, body: bytes, headers: dict[str, str]) -> tuple[int | None, str, bool, int | None]:
+    """One POST: (status code, error or "", whether to retry, the receiver's Retry-After)."""
+    refusal = webhook_url_refusal(url)
+    if refusal:  # never sent: an endpoint on a private address is as unusable as a broken URL
+        return None, refusal, False, None
+    try:
+        response = requests.post(
+            url, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS, allow_redirects=False, stream=True
+        )
+    except requests.Timeout:
+        return None, f"No answer within {WEBHOOK_TIMEOUT_SECONDS:g} s.", True, None
+    except requests.ConnectionError as exc:
+        return None, f"Could not connect: {exc}", True, None
+    except (requests.RequestException, ValueError) as exc:  # an unusable URL: retrying cannot help
+        return None, f"The request could not be made: {exc}", False, None
+    status_code = response.status_code
+    excerpt = _excerpt(response)  # read (and so released) whatever the answer
+    if 200 <= status_code < 300:
+        return status_code, "", False, None
+    if status_code == 429 or status_code >= 500:
+        return status_code, f"HTTP {status_code}: {excerpt}", True, _retry_after(response)
+    # 3xx (redirects are not followed) and 4xx: the receiver refused this delivery
+    return status_code, f"HTTP {status_code}: {excerpt}", False, None
+
+
 def webhook_deliver(*, delivery_id: int) -> WebhookAttempt:
     """One attempt at a pending delivery: delivered on 2xx, retried on 429, 5xx and network errors
     (up to WEBHOOK_MAX_ATTEMPTS), given up on any other answer. A delivered row is never sent again.
@@ -273,35 +299,7 @@ def webhook_deliver(*, delivery_id: int) -> WebhookAttempt:
             "X-Helpdesk-Signature": webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=body),
         }
         delivery.attempts += 1
-        is_retryable = False
-        retry_after: int | None = None
-        status_code: int | None = None
-        try:
-            response = requests.post(
-                endpoint.url,
-                data=body,
-                headers=headers,
-                timeout=WEBHOOK_TIMEOUT_SECONDS,
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.Timeout:
-            is_retryable, error = True, f"No answer within {WEBHOOK_TIMEOUT_SECONDS:g} s."
-        except requests.ConnectionError as exc:
-            is_retryable, error = True, f"Could not connect: {exc}"
-        except (requests.RequestException, ValueError) as exc:  # an unusable URL: retrying cannot help
-            error = f"The request could not be made: {exc}"
-        else:
-            status_code = response.status_code
-            excerpt = _excerpt(response)
-            if 200 <= status_code < 300:
-                error = ""
-            elif status_code == 429 or status_code >= 500:
-                is_retryable, retry_after = True, _retry_after(response)
-                error = f"HTTP {status_code}: {excerpt}"
-            else:  # 3xx (redirects are not followed) and 4xx: the receiver refused this delivery
-                error = f"HTTP {status_code}: {excerpt}"
-
+        status_code, error, is_retryable, retry_after = _post(endpoint.url, body=body, headers=headers)
         delivery.last_status_code = status_code
         delivery.last_error = error[:2000]
         retry_in: int | None = None
