@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from helpdesk.core.encryption import EncryptedTextField
 from helpdesk.core.models import TimeStampedModel
 
 
@@ -48,7 +49,7 @@ class ImapMailbox(TimeStampedModel):
     port = models.PositiveIntegerField(default=993)
     use_ssl = models.BooleanField(default=True)
     username = models.CharField(max_length=255)
-    password = models.CharField(max_length=255)
+    password = EncryptedTextField()
     folder = models.CharField(max_length=255, default="INBOX")
     uid_validity = models.BigIntegerField(null=True, blank=True)
     last_seen_uid = models.BigIntegerField(default=0)

@@ -5,6 +5,7 @@ import uuid
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from helpdesk.core.encryption import EncryptedTextField
 from helpdesk.core.models import TimeStampedModel
 from tickets.webhook_addresses import validate_webhook_url
 
@@ -16,7 +17,7 @@ class WebhookEndpoint(TimeStampedModel):
         TICKET_SOLVED = "ticket.solved", "Ticket solved"
 
     url = models.URLField(max_length=500, validators=[validate_webhook_url])
-    secret = models.CharField(max_length=128)
+    secret = EncryptedTextField(help_text="Signs every delivery (HMAC-SHA256); stored encrypted.")
     events = ArrayField(models.CharField(max_length=32, choices=Event.choices), default=list)
     is_active = models.BooleanField(default=True)
 
