@@ -9,6 +9,23 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_sync_role_groups, dispatch_uid="accounts.sync_role_groups")
+        _connect_permission_cache()
+
+
+def _connect_permission_cache() -> None:
+    from django.contrib.auth.models import Group, Permission
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    from accounts.models import User
+    from accounts.permission_cache import permissions_changed, user_changed
+
+    for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+        m2m_changed.connect(permissions_changed, sender=through, dispatch_uid=f"permission-cache-{through.__name__}")
+    for model in (Group, Permission):
+        post_save.connect(permissions_changed, sender=model, dispatch_uid=f"permission-cache-save-{model.__name__}")
+        post_delete.connect(permissions_changed, sender=model, dispatch_uid=f"permission-cache-del-{model.__name__}")
+    post_save.connect(user_changed, sender=User, dispatch_uid="permission-cache-user-save")
+    post_delete.connect(user_changed, sender=User, dispatch_uid="permission-cache-user-delete")
 
 
 def _sync_role_groups(**kwargs: object) -> None:

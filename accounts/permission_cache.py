@@ -1,0 +1,85 @@
+"""Each staff member's permission set, kept in the shared cache between requests.
+
+Django's ModelBackend reads a user's permissions with two queries on the first check of every
+request. Roles change rarely, so the set is kept in the cache (Redis) per user, stamped with a
+generation number: any change to groups, their permissions or anyone's memberships bumps it, and a
+change to a user's own record drops that user's copy. A copy also expires after PERMISSIONS_TIMEOUT.
+
+A transaction that changes permissions may still roll back, so while one is open on this connection
+nothing computed in it is kept: a role granted and then rolled back can never linger in the cache.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection, transaction
+
+GENERATION_KEY = "accounts:permissions:generation"
+PERMISSIONS_TIMEOUT = 600
+
+
+def _user_key(user_id: int) -> str:
+    return f"accounts:permissions:user:{user_id}"
+
+
+def _fresh_generation() -> int:
+    return int(time.time() * 1000)  # never a number an older copy could carry after the key was lost
+
+
+def cached_permissions(user_id: int, compute: Callable[[], set[str]]) -> set[str]:
+    """The user's permissions from the cache when still current, else ``compute()`` (and kept)."""
+    key = _user_key(user_id)
+    # The generation is read before computing: a change in between bumps it, so the copy stored
+    # below is never stamped newer than what it saw.
+    found = cache.get_many([GENERATION_KEY, key])
+    generation = found.get(GENERATION_KEY)
+    if generation is None:
+        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
+        generation = cache.get(GENERATION_KEY)
+    stored = found.get(key)
+    if stored is not None and stored[0] == generation:
+        return set(stored[1])
+    permissions = compute()
+    if not _is_change_pending():
+        cache.set(key, (generation, sorted(permissions)), PERMISSIONS_TIMEOUT)
+    return permissions
+
+
+_PENDING = "_helpdesk_permission_change_pending"
+
+
+def _is_change_pending() -> bool:
+    if not connection.in_atomic_block:
+        setattr(connection, _PENDING, False)  # whatever was open has committed or rolled back by now
+        return False
+    return bool(getattr(connection, _PENDING, False))
+
+
+def _bump() -> None:
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
+
+
+def _changed(action: Callable[[], None]) -> None:
+    action()
+    if connection.in_atomic_block:
+        setattr(connection, _PENDING, True)
+        # Once committed, copies made by other processes while it was open are out of date too.
+        transaction.on_commit(action)
+
+
+def permissions_changed(**_signal: Any) -> None:
+    """Signal receiver: a group, a permission or a membership changed; every copy is out of date."""
+    _changed(_bump)
+
+
+def user_changed(*, instance: Any, **_signal: Any) -> None:
+    """Signal receiver: a user's own record changed (active, superuser, role); drop their copy."""
+    key = _user_key(instance.pk)
+    _changed(lambda: cache.delete(key))
