@@ -16,7 +16,7 @@ def _connect_permission_cache() -> None:
     from django.contrib.auth.models import Group, Permission
     from django.db.models.signals import m2m_changed, post_delete, post_save
 
-    from accounts.models import User
+    from accounts.models import StaffSecuritySettings, User
     from accounts.permission_cache import permissions_changed, user_changed
 
     for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
@@ -25,6 +25,7 @@ def _connect_permission_cache() -> None:
         post_save.connect(permissions_changed, sender=model, dispatch_uid=f"permission-cache-save-{model.__name__}")
         post_delete.connect(permissions_changed, sender=model, dispatch_uid=f"permission-cache-del-{model.__name__}")
     post_save.connect(user_changed, sender=User, dispatch_uid="permission-cache-user-save")
+    post_save.connect(_security_settings_saved, sender=StaffSecuritySettings, dispatch_uid="security-settings-cache")
     post_delete.connect(user_changed, sender=User, dispatch_uid="permission-cache-user-delete")
 
 
@@ -32,3 +33,13 @@ def _sync_role_groups(**kwargs: object) -> None:
     from accounts.roles import sync_role_groups
 
     sync_role_groups()
+
+
+def _security_settings_saved(**_signal: object) -> None:
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from accounts.models import MFA_REQUIRED_CACHE_KEY
+
+    cache.delete(MFA_REQUIRED_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(MFA_REQUIRED_CACHE_KEY))

@@ -22,7 +22,7 @@ class StaffMfaRequiredMiddleware:
             user.is_authenticated
             and user.is_staff
             and not request.path.startswith(_EXEMPT_PREFIXES)
-            and StaffSecuritySettings.load().is_mfa_required_for_staff
+            and StaffSecuritySettings.is_mfa_required()
             and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
         ):
             return redirect(reverse("mfa_activate_totp"))

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
+from django.core.cache import cache
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -86,6 +87,10 @@ class AgentProfile(TimeStampedModel):
         return f"{self.user} ({self.get_availability_display()})"
 
 
+MFA_REQUIRED_CACHE_KEY = "accounts:security:mfa-required"
+MFA_REQUIRED_CACHE_SECONDS = 300
+
+
 class StaffSecuritySettings(models.Model):
     """One row: the workspace-wide security switches admins control."""
 
@@ -106,3 +111,12 @@ class StaffSecuritySettings(models.Model):
     def load(cls) -> "StaffSecuritySettings":
         instance, _created = cls.objects.get_or_create(pk=1)
         return instance
+
+    @classmethod
+    def is_mfa_required(cls) -> bool:
+        """The switch every staff request checks, from the cache (dropped whenever the row is saved)."""
+        required = cache.get(MFA_REQUIRED_CACHE_KEY)
+        if required is None:
+            required = cls.load().is_mfa_required_for_staff
+            cache.set(MFA_REQUIRED_CACHE_KEY, required, MFA_REQUIRED_CACHE_SECONDS)
+        return bool(required)

@@ -123,10 +123,15 @@ def celery_worker_process(request, transactional_db, _celery_worker_module):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rule_cache():
-    """Each test starts without this process's cached rules: rolling a test back sends no signal."""
+def _fresh_caches():
+    """Each test starts without cached rules or security switches: rolling a test back sends no signal."""
+    from django.core.cache import cache
+
+    from accounts.models import MFA_REQUIRED_CACHE_KEY
     from tickets.rule_cache import rule_cache_clear
 
     rule_cache_clear()
+    cache.delete(MFA_REQUIRED_CACHE_KEY)
     yield
     rule_cache_clear()
+    cache.delete(MFA_REQUIRED_CACHE_KEY)

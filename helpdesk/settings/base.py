@@ -173,6 +173,8 @@ CELERY_BEAT_SCHEDULE |= {
 
 # --- Auth ----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Sessions are read from Redis and written through to the database, so a restart of Redis signs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.CachedPermissionsBackend",
     "allauth.account.auth_backends.AuthenticationBackend",

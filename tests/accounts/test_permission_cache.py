@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
 
 from accounts.choices import Role
 from accounts.models import User
@@ -63,3 +64,17 @@ def test_nothing_computed_in_a_transaction_that_changed_permissions_is_kept(djan
     user = _fresh(agent)
     with django_assert_num_queries(2):  # computed again: the change could still roll back
         assert user.has_perm("tickets.view_ticket")
+
+
+def test_making_mfa_mandatory_applies_to_the_next_request_despite_the_cache(client):
+    from accounts.models import StaffSecuritySettings
+
+    agent = UserFactory(role=Role.AGENT)
+    client.force_login(agent)
+    assert client.get("/inbox/").status_code == 200  # the switch (off) is now cached
+
+    StaffSecuritySettings.objects.update_or_create(pk=1, defaults={"is_mfa_required_for_staff": True})
+
+    response = client.get("/inbox/")
+    assert response.status_code == 302
+    assert response.url == reverse("mfa_activate_totp")
