@@ -15,10 +15,13 @@ from django.views.decorators.http import require_POST
 from accounts.access import staff_required
 from accounts.choices import Availability
 from accounts.models import AgentProfile, Team, User
+from customers.choices import IdentityKind
 from helpdesk.core.exceptions import ApplicationError
+from orders.choices import OrderStatus, ShipmentStatus
 from tickets import forms
 from tickets.access import access_macro, access_ticket_by_number
 from tickets.choices import Channel, Priority, TicketStatus
+from tickets.models import SlaTarget, TicketActivity
 from tickets.selectors import (
     INBOX_VIEWS,
     InboxFilters,
@@ -74,12 +77,23 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+_LABELLED_CHOICES = {
+    "status": TicketStatus,
+    "priority": Priority,
+    "channel": Channel,
+    "activity": TicketActivity.Kind,
+    "sla": SlaTarget.Kind,
+    "identity": IdentityKind,
+    "order_status": OrderStatus,
+    "shipment_status": ShipmentStatus,
+}
+
+
 def _choice_labels() -> dict[str, dict[str, str]]:
-    """Status, priority and channel labels in the current language, translated once per page, not per row."""
+    """Choice labels in the current language, translated once per page: ``get_FOO_display`` in a
+    template rebuilds and translates the whole choice list on every call."""
     return {
-        "status": {value: str(label) for value, label in TicketStatus.choices},
-        "priority": {value: str(label) for value, label in Priority.choices},
-        "channel": {value: str(label) for value, label in Channel.choices},
+        name: {value: str(label) for value, label in choices.choices} for name, choices in _LABELLED_CHOICES.items()
     }
 
 
