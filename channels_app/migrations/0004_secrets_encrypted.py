@@ -3,27 +3,16 @@
 from django.db import migrations
 
 import helpdesk.core.encryption
+from helpdesk.core.encryption import decrypt_column, encrypt_column
 
 
 def encrypt_stored(apps, schema_editor):
     """Values written before encryption are plain text: write each one again, encrypted."""
-    from helpdesk.core.encryption import PREFIX, encrypt_text
-
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT id, password FROM channels_app_imapmailbox")
-        for pk, value in cursor.fetchall():
-            if value and not value.startswith(PREFIX):
-                cursor.execute("UPDATE channels_app_imapmailbox SET password = %s WHERE id = %s", [encrypt_text(value), pk])
+    encrypt_column(schema_editor, table="channels_app_imapmailbox", column="password")
 
 
 def decrypt_stored(apps, schema_editor):
-    from helpdesk.core.encryption import decrypt_text
-
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT id, password FROM channels_app_imapmailbox")
-        for pk, value in cursor.fetchall():
-            if value:
-                cursor.execute("UPDATE channels_app_imapmailbox SET password = %s WHERE id = %s", [decrypt_text(value), pk])
+    decrypt_column(schema_editor, table="channels_app_imapmailbox", column="password")
 
 
 class Migration(migrations.Migration):

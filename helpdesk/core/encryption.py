@@ -67,3 +67,21 @@ class EncryptedTextField(models.TextField):
             return value
         text = str(value)
         return text if text.startswith(PREFIX) else encrypt_text(text)
+
+
+def encrypt_column(schema_editor: object, *, table: str, column: str) -> None:
+    """For data migrations: write every plain value of ``table.column`` again, encrypted."""
+    with schema_editor.connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(f"SELECT id, {column} FROM {table}")  # noqa: S608 - names from the migration
+        for pk, value in cursor.fetchall():
+            if value and not value.startswith(PREFIX):
+                cursor.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", [encrypt_text(value), pk])  # noqa: S608
+
+
+def decrypt_column(schema_editor: object, *, table: str, column: str) -> None:
+    """For reversing a data migration: write every value of ``table.column`` back as plain text."""
+    with schema_editor.connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(f"SELECT id, {column} FROM {table}")  # noqa: S608 - names from the migration
+        for pk, value in cursor.fetchall():
+            if value:
+                cursor.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", [decrypt_text(value), pk])  # noqa: S608
