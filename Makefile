@@ -46,7 +46,9 @@ format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install
+# stdout carries the figures only (one JSON object per line); installing reports on stderr.
+bench:
+	@$(MAKE) --no-print-directory install >&2
 	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
 		$(BIN)/python bench/run_all.py; \
 	else \
