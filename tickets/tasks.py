@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from smtplib import SMTPException
-
 from celery import shared_task
 from django.db import OperationalError
 
 from accounts.models import Team
-from tickets.services.acknowledgement import ticket_send_auto_acknowledgement
+from tickets.services.acknowledgement import ticket_acknowledge
 from tickets.services.complaints import complaints_send_extension_notices
-from tickets.services.delivery import message_deliver, message_delivery_failed
+from tickets.services.delivery import (
+    TRANSIENT_DELIVERY_ERRORS,
+    deliveries_requeue_stale,
+    message_deliver,
+    message_delivery_failed,
+)
 from tickets.services.routing import team_assign_waiting, teams_assign_waiting_everywhere
 from tickets.services.sla import sla_mark_breaches, sla_send_warnings
 from tickets.services.webhooks import WEBHOOK_MAX_ATTEMPTS, webhook_deliver
 from tickets.status_effects import tickets_close_solved, tickets_remind_pending
 
-TRANSIENT_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
-
 
 @shared_task(acks_late=True, max_retries=3, autoretry_for=(ConnectionError,), retry_backoff=True)
 def send_auto_acknowledgement_task(ticket_id: int) -> int | None:
-    message = ticket_send_auto_acknowledgement(ticket_id=ticket_id)
+    message = ticket_acknowledge(ticket_id=ticket_id)
     return message.pk if message else None
 
 
@@ -29,7 +30,7 @@ def send_auto_acknowledgement_task(ticket_id: int) -> int | None:
 def deliver_message_task(self, message_id: int) -> bool:  # type: ignore[no-untyped-def]
     try:
         return message_deliver(message_id=message_id)
-    except TRANSIENT_ERRORS as error:
+    except TRANSIENT_DELIVERY_ERRORS as error:
         if self.request.retries >= self.max_retries:
             message_delivery_failed(message_id=message_id, error=str(error))
             raise
@@ -84,3 +85,8 @@ def tickets_remind_pending_task() -> int:
 @shared_task(acks_late=True)
 def complaints_send_extension_notices_task() -> int:
     return complaints_send_extension_notices()
+
+
+@shared_task(acks_late=True)
+def deliveries_requeue_stale_task() -> int:
+    return deliveries_requeue_stale()

@@ -168,6 +168,11 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "tickets.tasks.complaints_send_extension_notices_task",
         "schedule": crontab(minute=27),
     },
+    "deliveries-requeue-stale": {
+        "task": "tickets.tasks.deliveries_requeue_stale_task",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 280},
+    },
 }
 # --- End of beat: ticket timers -------------------------------------------------------------
 

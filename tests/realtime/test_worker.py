@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 DEADLINE_SECONDS = 20
 ACK_RECEIVED = re.compile(r"Task tickets\.tasks\.send_auto_acknowledgement_task\[[0-9a-f-]+\] received")
+DELIVERY_RECEIVED = re.compile(r"Task tickets\.tasks\.deliver_message_task\[[0-9a-f-]+\] received")
 
 
 class RolledBackError(Exception):
@@ -74,9 +75,13 @@ def test_a_rolled_back_ingest_enqueues_nothing_and_a_committed_one_is_acknowledg
 
 
 def test_the_worker_creates_one_acknowledgement_and_delivers_its_message(celery_worker_process):
+    log_start = celery_worker_process.process.log_size()
     ticket = ingest(inbound=inbound_email("Where is order #1042?")).ticket
 
     wait_for(lambda: acknowledgement_sent(ticket), what="the acknowledgement to be delivered")
+    worker_log = celery_worker_process.process.log_text(since=log_start)
+    assert len(ACK_RECEIVED.findall(worker_log)) == 1
+    assert DELIVERY_RECEIVED.findall(worker_log) == []  # sent by the acknowledgement task itself
 
     acknowledgement = AutoAcknowledgement.objects.select_related("message__delivery").get(ticket=ticket)
     outbound = Message.objects.filter(ticket=ticket, direction=MessageDirection.OUTBOUND)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from tickets.models import AutoAcknowledgement, Message, Ticket
+from tickets.services.delivery import message_deliver_or_queue
 from tickets.services.outbound import message_create_outbound
 from tickets.services.sla import sla_first_response_due_at
 
@@ -59,11 +60,36 @@ def acknowledgement_text(*, ticket: Ticket) -> str:
 
 
 @transaction.atomic
-def ticket_send_auto_acknowledgement(*, ticket_id: int) -> Message | None:
-    """Queue the acknowledgement for a ticket; returns None when one already exists."""
+def ticket_send_auto_acknowledgement(*, ticket_id: int, is_queued_after_commit: bool = True) -> Message | None:
+    """Record the acknowledgement for a ticket (and queue it); returns None when one already exists."""
     ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket_id)
     if AutoAcknowledgement.objects.filter(ticket=ticket).exists():
         return None
-    message = message_create_outbound(ticket=ticket, body_text=acknowledgement_text(ticket=ticket), is_automatic=True)
+    message = message_create_outbound(
+        ticket=ticket,
+        body_text=acknowledgement_text(ticket=ticket),
+        is_automatic=True,
+        is_queued_after_commit=is_queued_after_commit,
+    )
     AutoAcknowledgement.objects.create(ticket=ticket, message=message)
+    return message
+
+
+def ticket_acknowledge(*, ticket_id: int) -> Message | None:
+    """What the acknowledgement task does: record the acknowledgement once, then send it from here.
+
+    Sending in the same task saves a second task per new ticket. A run after a crash (the task is
+    acknowledged late, so it runs again) finds the acknowledgement recorded and sends it if it is
+    still unsent; sending is locked and checked, so nothing goes out twice. Returns the message
+    when this run recorded it.
+    """
+    message = ticket_send_auto_acknowledgement(ticket_id=ticket_id, is_queued_after_commit=False)
+    if message is not None:
+        message_id: int | None = message.pk
+    else:
+        message_id = (
+            AutoAcknowledgement.objects.filter(ticket_id=ticket_id).values_list("message_id", flat=True).first()
+        )
+    if message_id is not None:
+        message_deliver_or_queue(message_id=message_id)
     return message

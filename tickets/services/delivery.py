@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
+from smtplib import SMTPException
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,6 +13,12 @@ from tickets.delivery import sender_for
 from tickets.models import MessageDelivery
 
 logger = logging.getLogger(__name__)
+
+# Failures worth another try later (the mail server is down, the network dropped).
+TRANSIENT_DELIVERY_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
+# Longer than the delivery task's own retries take (5 + 10 + ... + 160 s), so a sweep never races them.
+STALE_DELIVERY_AGE = timedelta(minutes=15)
+STALE_DELIVERY_BATCH = 500
 
 
 def message_deliver(*, message_id: int) -> bool:
@@ -42,3 +50,40 @@ def message_delivery_failed(*, message_id: int, error: str) -> None:
     MessageDelivery.objects.filter(message_id=message_id).exclude(status=MessageDelivery.Status.SENT).update(
         status=MessageDelivery.Status.FAILED, last_error=error[:2000], updated_at=timezone.now()
     )
+
+
+def message_deliver_or_queue(*, message_id: int) -> bool:
+    """Send now from this process; a transient failure hands the message to the retrying delivery task."""
+    from tickets.tasks import deliver_message_task
+
+    try:
+        return message_deliver(message_id=message_id)
+    except TRANSIENT_DELIVERY_ERRORS as error:
+        logger.warning("delivering message %s failed (%s); the delivery task will retry", message_id, error)
+        deliver_message_task.delay(message_id)
+        return False
+
+
+def deliveries_requeue_stale(*, now: datetime | None = None) -> int:
+    """Queue again every delivery still pending long after it was recorded (beat, every few minutes).
+
+    The outbox row is committed before its delivery task is queued; a process that dies between
+    the two would leave it pending with nothing to send it. Sending is idempotent (the row is
+    locked and checked), so queueing one that is merely slow sends nothing twice.
+    """
+    from tickets.tasks import deliver_message_task
+
+    now = now or timezone.now()
+    stale = list(
+        MessageDelivery.objects.filter(status=MessageDelivery.Status.PENDING, updated_at__lt=now - STALE_DELIVERY_AGE)
+        .order_by("updated_at")
+        .values_list("message_id", flat=True)[:STALE_DELIVERY_BATCH]
+    )
+    if not stale:
+        return 0
+    # Touched, so the next sweep leaves them to the tasks queued now.
+    MessageDelivery.objects.filter(message_id__in=stale, status=MessageDelivery.Status.PENDING).update(updated_at=now)
+    for message_id in stale:
+        deliver_message_task.delay(message_id)
+    logger.warning("queued %s stale pending deliveries again", len(stale))
+    return len(stale)

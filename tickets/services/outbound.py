@@ -29,9 +29,19 @@ def thread_references(*, ticket: Ticket) -> list[str]:
 
 
 def message_create_outbound(
-    *, ticket: Ticket, body_text: str, body_html: str = "", author: User | None = None, is_automatic: bool = False
+    *,
+    ticket: Ticket,
+    body_text: str,
+    body_html: str = "",
+    author: User | None = None,
+    is_automatic: bool = False,
+    is_queued_after_commit: bool = True,
 ) -> Message:
-    """Record a reply to the customer and queue its delivery after commit. Call inside a transaction."""
+    """Record a reply to the customer and queue its delivery after commit. Call inside a transaction.
+
+    A caller that sends the message itself once the transaction commits passes
+    ``is_queued_after_commit=False`` (the acknowledgement task does).
+    """
     from tickets.tasks import deliver_message_task
 
     message = Message.objects.create(
@@ -46,6 +56,7 @@ def message_create_outbound(
         is_automatic=is_automatic,
     )
     MessageDelivery.objects.create(message=message)
-    message_id = message.pk
-    transaction.on_commit(lambda: deliver_message_task.delay(message_id))
+    if is_queued_after_commit:
+        message_id = message.pk
+        transaction.on_commit(lambda: deliver_message_task.delay(message_id))
     return message

@@ -1,0 +1,90 @@
+"""The acknowledgement is sent by the task that records it; nothing pending is ever left behind."""
+
+from datetime import timedelta
+from smtplib import SMTPServerDisconnected
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from tests.customers.factories import CustomerIdentityFactory
+from tests.tickets.factories import MessageFactory, TicketFactory
+from tickets import tasks
+from tickets.choices import MessageDirection
+from tickets.models import AutoAcknowledgement, MessageDelivery
+from tickets.services import delivery as delivery_service
+from tickets.services.acknowledgement import ticket_acknowledge, ticket_send_auto_acknowledgement
+from tickets.services.delivery import STALE_DELIVERY_AGE, deliveries_requeue_stale
+
+pytestmark = pytest.mark.django_db
+Status = MessageDelivery.Status
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Message ids handed to the delivery task, instead of the broker."""
+    ids: list[int] = []
+    monkeypatch.setattr(tasks.deliver_message_task, "delay", ids.append)
+    return ids
+
+
+@pytest.fixture
+def ticket():
+    ticket = TicketFactory()
+    CustomerIdentityFactory(customer=ticket.customer, value="maya@customers.test")
+    MessageFactory(ticket=ticket, direction=MessageDirection.INBOUND)
+    return ticket
+
+
+def test_the_acknowledgement_task_records_and_sends_without_a_second_task(
+    ticket, queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        message = ticket_acknowledge(ticket_id=ticket.pk)
+
+    assert callbacks == []  # no delivery queued after commit: it went out here
+    assert queued == []
+    assert [sent.to for sent in mail.outbox] == [["maya@customers.test"]]
+    delivery = MessageDelivery.objects.get(message=message)
+    assert (delivery.status, delivery.attempts) == (Status.SENT, 1)
+
+
+def test_a_run_after_a_crash_sends_the_recorded_acknowledgement_once(ticket, queued):
+    recorded = ticket_send_auto_acknowledgement(ticket_id=ticket.pk, is_queued_after_commit=False)
+    # ...the worker died here, before sending; the late-acknowledged task runs again:
+
+    assert ticket_acknowledge(ticket_id=ticket.pk) is None
+    assert ticket_acknowledge(ticket_id=ticket.pk) is None
+
+    assert len(mail.outbox) == 1
+    assert AutoAcknowledgement.objects.get(ticket=ticket).message == recorded
+    assert MessageDelivery.objects.get(message=recorded).status == Status.SENT
+
+
+def test_a_transient_failure_hands_the_acknowledgement_to_the_retrying_delivery_task(ticket, queued, monkeypatch):
+    def refuse(message):
+        raise SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr(delivery_service, "sender_for", lambda channel: refuse)
+
+    message = ticket_acknowledge(ticket_id=ticket.pk)
+
+    assert queued == [message.pk]
+    assert MessageDelivery.objects.get(message=message).status == Status.PENDING
+    assert mail.outbox == []
+
+
+def test_deliveries_left_pending_are_queued_again_once(ticket, queued):
+    stale = MessageFactory(ticket=ticket, direction=MessageDirection.OUTBOUND)
+    fresh = MessageFactory(ticket=ticket, direction=MessageDirection.OUTBOUND)
+    sent = MessageFactory(ticket=ticket, direction=MessageDirection.OUTBOUND)
+    long_ago = timezone.now() - STALE_DELIVERY_AGE - timedelta(minutes=1)
+    MessageDelivery.objects.create(message=stale)
+    MessageDelivery.objects.create(message=fresh)
+    MessageDelivery.objects.create(message=sent, status=Status.SENT)
+    MessageDelivery.objects.filter(message__in=[stale, sent]).update(updated_at=long_ago)
+
+    assert deliveries_requeue_stale() == 1
+    assert deliveries_requeue_stale() == 0  # touched: left to the task just queued
+
+    assert queued == [stale.pk]
