@@ -17,12 +17,14 @@ from tests.support.processes import free_port
 class _Keeper:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.peers: list[tuple[str, int]] = []  # the client address of each message: one per connection
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         message = BytesParser(policy=policy.default).parsebytes(envelope.original_content or envelope.content)
         with self.lock:
             self.messages.append(message)
+            self.peers.append(tuple(session.peer))
         return "250 OK"
 
 
