@@ -17,6 +17,7 @@ from customers.choices import IdentityKind
 from customers.models import Customer, CustomerIdentity
 from helpdesk.core.exceptions import ApplicationError
 from orders.models import Order
+from orders.selectors import orders_with_items_and_shipments
 from tickets.access import macros_visible_to, tickets_visible_to
 from tickets.choices import MessageDirection, Priority, TicketStatus
 from tickets.customer_history import PastRating, past_ratings
@@ -273,6 +274,7 @@ class CustomerSidebar:
     customer: Customer
     identities: list
     orders: list[Order]
+    has_more_orders: bool
     earlier_tickets: list[Ticket]
     ratings: list[PastRating]
 
@@ -320,19 +322,14 @@ TIMELINE_LIMIT = 500
 
 def customer_sidebar(*, customer: Customer, exclude_ticket_id: int | None = None) -> CustomerSidebar:
     """Contact details, identities, orders with items and shipments, earlier tickets and past ratings."""
-    from orders.models import Shipment
-
     customer_id = customer.pk
     identities = list(CustomerIdentity.objects.filter(customer_id=customer_id))
     orders = list(
-        Order.objects.filter(customer_id=customer_id)
-        # to_attr: plain lists, no related manager built per order.
-        .prefetch_related(
-            Prefetch("items", to_attr="item_list"),
-            Prefetch("shipments", queryset=Shipment.objects.order_by("-created_at"), to_attr="shipment_list"),
-        )
-        .order_by("-placed_at")[:SIDEBAR_ORDER_LIMIT]
+        orders_with_items_and_shipments()
+        .filter(customer_id=customer_id)
+        .order_by("-placed_at")[: SIDEBAR_ORDER_LIMIT + 1]
     )
+    has_more_orders = len(orders) > SIDEBAR_ORDER_LIMIT
     earlier = Ticket.objects.filter(customer_id=customer_id, merged_into__isnull=True)
     if exclude_ticket_id is not None:
         earlier = earlier.exclude(pk=exclude_ticket_id)
@@ -340,7 +337,8 @@ def customer_sidebar(*, customer: Customer, exclude_ticket_id: int | None = None
     return CustomerSidebar(
         customer=customer,
         identities=identities,
-        orders=orders,
+        orders=orders[:SIDEBAR_ORDER_LIMIT],
+        has_more_orders=has_more_orders,
         earlier_tickets=earlier_tickets,
         ratings=past_ratings(customer_id=customer_id, limit=SIDEBAR_RATING_LIMIT),
     )

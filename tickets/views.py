@@ -18,6 +18,7 @@ from accounts.models import AgentProfile, Team, User
 from customers.choices import IdentityKind
 from helpdesk.core.exceptions import ApplicationError
 from orders.choices import OrderStatus, ShipmentStatus
+from orders.selectors import order_get_by_number
 from tickets import forms
 from tickets.access import access_macro, access_ticket_by_number
 from tickets.choices import Channel, Priority, TicketStatus
@@ -303,6 +304,23 @@ def message_split_view(request: HttpRequest, number: int, message_id: int) -> Ht
         return redirect("tickets:ticket", number=number)
     messages.success(request, f"Split into ticket #{new_ticket.number}.")
     return redirect("tickets:ticket", number=new_ticket.number)
+
+
+ORDER_LOOKUP_VIEW = "orders.view_order"
+
+
+@staff_required
+def order_lookup_view(request: HttpRequest, number: int) -> HttpResponse:
+    """Any order by its number, shown like the sidebar's (an older one, or one the customer quotes)."""
+    ticket = access_ticket_by_number(request.user, number)
+    if not request.user.has_perm(ORDER_LOOKUP_VIEW):
+        return HttpResponse("You may not look up orders.", status=403)
+    wanted = request.GET.get("order", "").strip()[:64]
+    found = order_get_by_number(number=wanted)
+    if not request.htmx:  # without JavaScript the whole page comes back with the order in the sidebar
+        return _ticket_page(request, number, looked_up=wanted, found_order=found)
+    context = {"ticket": ticket, "found_order": found, "looked_up": wanted, "labels": _choice_labels()}
+    return render(request, "tickets/_order_lookup.html", context)
 
 
 @staff_required

@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.choices import Role
@@ -344,3 +345,76 @@ def test_the_pickers_mark_the_assignee_and_offer_only_supervisors_for_escalation
     assert (supervisor.pk, "Sam Lead") in escalate_to
     assert colleague.pk not in {pk for pk, _name in escalate_to}
     assert (colleague.pk, "Cleo Agent") in response.context["staff_choices"]
+
+
+# --- Looking up an order by its number from the sidebar -----------------------------------------
+
+
+def _order_with_tracking(customer, number):
+    order = OrderFactory(customer=customer, number=number)
+    OrderItemFactory(order=order, name=f"Item of {number}")
+    ShipmentFactory(order=order, tracking_number=f"TRK{number}", tracking_url=f"https://track.example.test/{number}")
+    return order
+
+
+def test_an_older_order_not_listed_in_the_sidebar_is_found_by_its_number(agent_client, ticket):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets.selectors import SIDEBAR_ORDER_LIMIT
+
+    oldest = _order_with_tracking(ticket.customer, "1000")
+    oldest.placed_at = timezone.now() - timedelta(days=900)
+    oldest.save()
+    for index in range(SIDEBAR_ORDER_LIMIT):
+        OrderFactory(customer=ticket.customer, number=f"2{index:03d}")
+
+    page = agent_client.get(reverse("tickets:ticket", args=[ticket.number])).content.decode()
+    found = agent_client.get(
+        reverse("tickets:order-lookup", args=[ticket.number]), {"order": "#1000"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+
+    assert "Older orders are not listed" in page
+    assert "Item of 1000" not in page
+    assert "Item of 1000" in found
+    assert 'href="https://track.example.test/1000"' in found
+    assert "another customer" not in found
+
+
+def test_another_customers_order_is_shown_with_a_warning_and_a_missing_one_is_said_so(agent_client, ticket):
+    _order_with_tracking(TicketFactory().customer, "5555")
+    url = reverse("tickets:order-lookup", args=[ticket.number])
+
+    other = agent_client.get(url, {"order": "5555"}, HTTP_HX_REQUEST="true").content.decode()
+    missing = agent_client.get(url, {"order": "9999"}, HTTP_HX_REQUEST="true").content.decode()
+
+    assert "This order belongs to another customer." in other
+    assert "Item of 5555" in other
+    assert "No order 9999." in missing
+
+
+def test_without_javascript_the_lookup_returns_the_ticket_page_with_the_order(agent_client, ticket):
+    _order_with_tracking(ticket.customer, "7777")
+
+    response = agent_client.get(reverse("tickets:order-lookup", args=[ticket.number]), {"order": "7777"})
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="order-lookup-result"' in body
+    assert body.count("Item of 7777") == 2  # in the sidebar's list and in the lookup result
+
+
+def test_the_order_lookup_needs_the_ticket_and_the_order_permission(client, ticket):
+    other_team = TeamFactory(name="Elsewhere")
+    outsider = UserFactory(role=Role.AGENT)
+    Ticket.objects.filter(pk=ticket.pk).update(team=other_team)
+    client.force_login(outsider)
+    url = reverse("tickets:order-lookup", args=[ticket.number])
+
+    assert client.get(url, {"order": "1"}).status_code == 404
+
+    Ticket.objects.filter(pk=ticket.pk).update(team=None)
+    outsider.groups.clear()
+    outsider.user_permissions.add(*Permission.objects.filter(codename__in=["view_ticket"]))
+    assert client.get(url, {"order": "1"}).status_code == 403
