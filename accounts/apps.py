@@ -37,9 +37,8 @@ def _sync_role_groups(**kwargs: object) -> None:
 
 def _security_settings_saved(**_signal: object) -> None:
     from django.core.cache import cache
-    from django.db import transaction
 
     from accounts.models import MFA_REQUIRED_CACHE_KEY
+    from helpdesk.core.cache_generation import now_and_on_commit
 
-    cache.delete(MFA_REQUIRED_CACHE_KEY)
-    transaction.on_commit(lambda: cache.delete(MFA_REQUIRED_CACHE_KEY))
+    now_and_on_commit(lambda: cache.delete(MFA_REQUIRED_CACHE_KEY))

@@ -11,23 +11,21 @@ nothing computed in it is kept: a role granted and then rolled back can never li
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
+
+from helpdesk.core.cache_generation import CacheGeneration, now_and_on_commit
 
 GENERATION_KEY = "accounts:permissions:generation"
 PERMISSIONS_TIMEOUT = 600
+_generation = CacheGeneration(GENERATION_KEY)
 
 
 def _user_key(user_id: int) -> str:
     return f"accounts:permissions:user:{user_id}"
-
-
-def _fresh_generation() -> int:
-    return int(time.time() * 1000)  # never a number an older copy could carry after the key was lost
 
 
 def cached_permissions(user_id: int, compute: Callable[[], set[str]]) -> set[str]:
@@ -36,10 +34,7 @@ def cached_permissions(user_id: int, compute: Callable[[], set[str]]) -> set[str
     # The generation is read before computing: a change in between bumps it, so the copy stored
     # below is never stamped newer than what it saw.
     found = cache.get_many([GENERATION_KEY, key])
-    generation = found.get(GENERATION_KEY)
-    if generation is None:
-        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
-        generation = cache.get(GENERATION_KEY)
+    generation = _generation.current(known=found.get(GENERATION_KEY))
     stored = found.get(key)
     if stored is not None and stored[0] == generation:
         return set(stored[1])
@@ -59,24 +54,15 @@ def _is_change_pending() -> bool:
     return bool(getattr(connection, _PENDING, False))
 
 
-def _bump() -> None:
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
-
-
 def _changed(action: Callable[[], None]) -> None:
-    action()
     if connection.in_atomic_block:
         setattr(connection, _PENDING, True)
-        # Once committed, copies made by other processes while it was open are out of date too.
-        transaction.on_commit(action)
+    now_and_on_commit(action)
 
 
 def permissions_changed(**_signal: Any) -> None:
     """Signal receiver: a group, a permission or a membership changed; every copy is out of date."""
-    _changed(_bump)
+    _changed(_generation.bump)
 
 
 def user_changed(*, instance: Any, **_signal: Any) -> None:

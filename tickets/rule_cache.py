@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.core.cache import cache
-from django.db import transaction
+from helpdesk.core.cache_generation import CacheGeneration, now_and_on_commit
 
 GENERATION_KEY = "tickets:rule-cache:generation"
+_generation = CacheGeneration(GENERATION_KEY)
 RULE_CACHE_SECONDS = 60.0
 
 T = TypeVar("T")
@@ -37,25 +37,11 @@ _copies: dict[str, _Copy] = {}
 _lock = threading.Lock()
 
 
-def _fresh_generation() -> int:
-    # Started from the clock, not from 1: after the key is lost (a Redis restart) no copy read
-    # before can carry the same number by chance.
-    return int(time.time() * 1000)
-
-
-def _shared_generation() -> int:
-    generation = cache.get(GENERATION_KEY)
-    if generation is None:
-        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
-        generation = cache.get(GENERATION_KEY, 0)
-    return int(generation)
-
-
 def cached_rules(name: str, load: Callable[[], T]) -> T:
     """``load()``'s result, read again only when a rule changed (anywhere) or the copy is old."""
     # The generation is read before the rules: a change committed in between bumps it again, so a
     # copy is never stored under a generation newer than what it saw.
-    generation = _shared_generation()
+    generation = _generation.current()
     now = time.monotonic()
     copy = _copies.get(name)
     if copy is not None and copy.generation == generation and now - copy.loaded_at < RULE_CACHE_SECONDS:
@@ -66,19 +52,15 @@ def cached_rules(name: str, load: Callable[[], T]) -> T:
     return value
 
 
-def _bump() -> None:
+def _forget_and_bump() -> None:
     with _lock:
         _copies.clear()
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # not there yet (or evicted): any value differs from what copies were read at
-        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
+    _generation.bump()
 
 
 def rules_changed(**_signal: Any) -> None:
     """Signal receiver for every model the cached rules are read from (connected in TicketsConfig.ready())."""
-    _bump()
-    transaction.on_commit(_bump)
+    now_and_on_commit(_forget_and_bump)
 
 
 def rule_cache_clear() -> None:

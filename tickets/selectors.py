@@ -52,7 +52,7 @@ class InboxFilters:
 
 
 @dataclass(frozen=True)
-class InboxPage:
+class TicketPage:
     tickets: list[Ticket]
     next_cursor: str | None
 
@@ -80,8 +80,8 @@ class InboxRowPage:
     next_cursor: str | None
 
 
-def _encode_cursor(ticket: Ticket | InboxRow) -> str:
-    raw = f"{ticket.last_message_at.isoformat()}|{ticket.pk}"
+def _encode_cursor(stamp: datetime, pk: int) -> str:
+    raw = f"{stamp.isoformat()}|{pk}"
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
@@ -93,11 +93,17 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise ApplicationError("That page link is not valid; start again from the first page.") from error
 
 
-def _inbox_queryset() -> QuerySet[Ticket]:
-    emails = CustomerIdentity.objects.filter(kind=IdentityKind.EMAIL)
-    return Ticket.objects.select_related("customer", "assignee", "team").prefetch_related(
-        "tags", Prefetch("customer__identities", queryset=emails)
-    )
+# Row comparisons that walk the (timestamp, id) indexes straight to a page.
+_TICKETS_OLDER_THAN = "(tickets_ticket.last_message_at, tickets_ticket.id) < (%s, %s)"
+_MESSAGES_NEWER_THAN = "(tickets_message.created_at, tickets_message.id) > (%s, %s)"
+
+
+def _keyset_after(queryset: QuerySet, cursor: str | None, *, where: str) -> QuerySet:
+    """Rows past the cursor, by one of the row comparisons above."""
+    if not cursor:
+        return queryset
+    stamp, pk = _decode_cursor(cursor)
+    return queryset.extra(where=[where], params=[stamp, pk])  # noqa: S610 - a fixed clause, values as params
 
 
 def _apply_view(queryset: QuerySet[Ticket], *, view: str, user: User) -> QuerySet[Ticket]:
@@ -200,15 +206,10 @@ def ticket_list_for_inbox(
     queryset = _apply_view(queryset, view=view, user=user)
     if filters is not None:
         queryset = _apply_filters(queryset, filters)
-    if cursor:
-        stamp, pk = _decode_cursor(cursor)
-        # A row comparison walks the (last_message_at, id) index straight to the page.
-        queryset = queryset.extra(
-            where=["(tickets_ticket.last_message_at, tickets_ticket.id) < (%s, %s)"], params=[stamp, pk]
-        )
+    queryset = _keyset_after(queryset, cursor, where=_TICKETS_OLDER_THAN)
     values = list(queryset.order_by("-last_message_at", "-id").values_list(*INBOX_ROW_FIELDS)[: limit + 1])
     rows = _inbox_rows(values[:limit])
-    next_cursor = _encode_cursor(rows[-1]) if len(values) > limit else None
+    next_cursor = _encode_cursor(rows[-1].last_message_at, rows[-1].pk) if len(values) > limit else None
     return InboxRowPage(tickets=rows, next_cursor=next_cursor)
 
 
@@ -480,12 +481,15 @@ class MessagePage:
 
 
 def _api_ticket_queryset() -> QuerySet[Ticket]:
-    return _inbox_queryset().select_related("order", "merged_into")
+    emails = CustomerIdentity.objects.filter(kind=IdentityKind.EMAIL)
+    return Ticket.objects.select_related("customer", "assignee", "team", "order", "merged_into").prefetch_related(
+        "tags", Prefetch("customer__identities", queryset=emails)
+    )
 
 
 def ticket_list_for_api(
     *, user: User, filters: TicketListFilters, cursor: str | None = None, limit: int = API_PAGE_SIZE
-) -> InboxPage:
+) -> TicketPage:
     """One page of the tickets ``user`` may see, newest activity first, by keyset (every page costs the same)."""
     queryset = _api_ticket_queryset().filter(tickets_visible_to(user), merged_into__isnull=True)
     if filters.statuses:
@@ -506,24 +510,16 @@ def ticket_list_for_api(
         queryset = queryset.filter(tags__name=filters.tag)
     if filters.search:
         queryset = queryset.filter(ticket_ids_matching_search(filters.search))
-    if cursor:
-        stamp, pk = _decode_cursor(cursor)
-        queryset = queryset.extra(
-            where=["(tickets_ticket.last_message_at, tickets_ticket.id) < (%s, %s)"], params=[stamp, pk]
-        )
+    queryset = _keyset_after(queryset, cursor, where=_TICKETS_OLDER_THAN)
     rows = list(queryset.order_by("-last_message_at", "-id")[: limit + 1])
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return InboxPage(tickets=rows[:limit], next_cursor=next_cursor)
+    last = rows[limit - 1] if len(rows) > limit else None
+    next_cursor = _encode_cursor(last.last_message_at, last.pk) if last else None
+    return TicketPage(tickets=rows[:limit], next_cursor=next_cursor)
 
 
 def ticket_get_for_api(*, ticket_id: int) -> Ticket:
     """One ticket with everything its API representation shows, in three queries."""
     return _api_ticket_queryset().get(pk=ticket_id)
-
-
-def _encode_message_cursor(message: Message) -> str:
-    raw = f"{message.created_at.isoformat()}|{message.pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
 def message_list_for_ticket(
@@ -533,13 +529,10 @@ def message_list_for_ticket(
     queryset = Message.objects.filter(ticket_id=ticket_id).select_related("author").prefetch_related("attachments")
     if not include_notes:
         queryset = queryset.exclude(direction=MessageDirection.NOTE)
-    if cursor:
-        stamp, pk = _decode_cursor(cursor)
-        queryset = queryset.extra(
-            where=["(tickets_message.created_at, tickets_message.id) > (%s, %s)"], params=[stamp, pk]
-        )
+    queryset = _keyset_after(queryset, cursor, where=_MESSAGES_NEWER_THAN)
     rows = list(queryset.order_by("created_at", "id")[: limit + 1])
-    next_cursor = _encode_message_cursor(rows[limit - 1]) if len(rows) > limit else None
+    last = rows[limit - 1] if len(rows) > limit else None
+    next_cursor = _encode_cursor(last.created_at, last.pk) if last else None
     return MessagePage(messages=rows[:limit], next_cursor=next_cursor)
 
 

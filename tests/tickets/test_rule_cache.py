@@ -74,15 +74,15 @@ def test_a_lost_generation_key_still_forces_a_fresh_read():
 def test_every_change_to_a_cached_rule_moves_the_generation_now_and_on_commit(
     change, django_capture_on_commit_callbacks
 ):
-    before = rule_cache._shared_generation()
+    before = rule_cache._generation.current()
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         change()
-    during = rule_cache._shared_generation()
+    during = rule_cache._generation.current()
     for callback in callbacks:
         callback()
 
-    assert before < during < rule_cache._shared_generation()
+    assert before < during < rule_cache._generation.current()
 
 
 def test_a_new_sla_policy_applies_to_the_next_ticket_at_once():
