@@ -19,6 +19,7 @@ VIEW_ALL_TICKETS = "tickets.view_all_tickets"
 VIEW_TICKET = "tickets.view_ticket"
 CHANGE_TICKET = "tickets.change_ticket"
 MANAGE_SETTINGS = "accounts.manage_settings"
+VIEW_ORDER = "orders.view_order"
 
 
 def _is_active_staff(user: User) -> bool:
@@ -57,6 +58,12 @@ def access_ticket(user: User, ticket_id: int, *, for_change: bool = False) -> Ti
 def access_ticket_by_number(user: User, number: int, *, for_change: bool = False) -> Ticket:
     """As ``access_ticket``, by the number customers and agents see (#1042)."""
     return _checked(user, _ticket_queryset(user).filter(number=number).first(), for_change=for_change)
+
+
+def check_order_lookup(user: User) -> None:
+    """Looking up any store order by its number, from a ticket the user may open."""
+    if not user.has_perm(VIEW_ORDER):
+        raise PermissionDeniedError(_("You may not look up orders."))
 
 
 def macros_visible_to(user: User) -> Q:

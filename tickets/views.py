@@ -20,9 +20,9 @@ from helpdesk.core.exceptions import ApplicationError
 from orders.choices import OrderStatus, ShipmentStatus
 from orders.selectors import order_get_by_number
 from tickets import forms
-from tickets.access import access_macro, access_ticket_by_number
+from tickets.access import access_macro, access_ticket_by_number, check_order_lookup
 from tickets.choices import Channel, Priority, TicketStatus
-from tickets.models import SlaTarget, TicketActivity
+from tickets.models import SlaTarget, Ticket, TicketActivity
 from tickets.selectors import (
     INBOX_VIEWS,
     InboxFilters,
@@ -131,8 +131,10 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
     return redirect(request.POST.get("next") or reverse("tickets:inbox"))
 
 
-def _ticket_page(request: HttpRequest, number: int, *, status: int = 200, **extra: Any) -> HttpResponse:
-    ticket = access_ticket_by_number(request.user, number)
+def _ticket_page(
+    request: HttpRequest, number: int, *, status: int = 200, ticket: Ticket | None = None, **extra: Any
+) -> HttpResponse:
+    ticket = ticket or access_ticket_by_number(request.user, number)
     detail = ticket_detail_for_agent(ticket=ticket)
     reply_form = extra.pop("reply_form", None) or forms.ReplyForm(
         initial={"expected_version": detail.ticket.version, "last_seen_message_id": detail.last_message_id}
@@ -306,19 +308,15 @@ def message_split_view(request: HttpRequest, number: int, message_id: int) -> Ht
     return redirect("tickets:ticket", number=new_ticket.number)
 
 
-ORDER_LOOKUP_VIEW = "orders.view_order"
-
-
 @staff_required
 def order_lookup_view(request: HttpRequest, number: int) -> HttpResponse:
     """Any order by its number, shown like the sidebar's (an older one, or one the customer quotes)."""
     ticket = access_ticket_by_number(request.user, number)
-    if not request.user.has_perm(ORDER_LOOKUP_VIEW):
-        return HttpResponse("You may not look up orders.", status=403)
+    check_order_lookup(request.user)
     wanted = request.GET.get("order", "").strip()[:64]
     found = order_get_by_number(number=wanted)
     if not request.htmx:  # without JavaScript the whole page comes back with the order in the sidebar
-        return _ticket_page(request, number, looked_up=wanted, found_order=found)
+        return _ticket_page(request, number, ticket=ticket, looked_up=wanted, found_order=found)
     context = {"ticket": ticket, "found_order": found, "looked_up": wanted, "labels": _choice_labels()}
     return render(request, "tickets/_order_lookup.html", context)
 

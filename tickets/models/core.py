@@ -143,6 +143,12 @@ class MessageDelivery(TimeStampedModel):
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        # The stale-delivery sweep reads the few pending rows by age, never the sent history.
+        indexes = [
+            models.Index(fields=["updated_at"], condition=models.Q(status="pending"), name="delivery_pending_by_age")
+        ]
+
     def __str__(self) -> str:
         return f"{self.message_id}: {self.status}"
 
