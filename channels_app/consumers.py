@@ -55,3 +55,7 @@ class AgentInboxConsumer(AsyncJsonWebsocketConsumer):
 
     async def realtime_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
+
+    async def realtime_events(self, message: dict[str, Any]) -> None:
+        for event in message["events"]:
+            await self.send_json(event)

@@ -49,14 +49,24 @@ def _backlog_key(group: str) -> str:
     return f"{_KEY_PREFIX}:{group}:backlog"
 
 
-# Number the event, keep it in the group's capped backlog and return it, in one round trip.
+# Number each event, keep it in its group's capped backlog and return them, in one round trip.
+# KEYS: sequence and backlog key of each group in turn; ARGV: the backlog size, then each event body.
 _NUMBER_AND_STORE = """
-local sequence = redis.call('INCR', KEYS[1])
-local event = '{"seq":' .. sequence .. ',' .. string.sub(ARGV[1], 2)
-redis.call('ZADD', KEYS[2], sequence, event)
-redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[2]) - 1)
-return event
+local stored = {}
+for index = 1, #KEYS / 2 do
+    local sequence = redis.call('INCR', KEYS[index * 2 - 1])
+    local event = '{"seq":' .. sequence .. ',' .. string.sub(ARGV[index + 1], 2)
+    redis.call('ZADD', KEYS[index * 2], sequence, event)
+    redis.call('ZREMRANGEBYRANK', KEYS[index * 2], 0, -tonumber(ARGV[1]) - 1)
+    stored[index] = event
+end
+return stored
 """
+
+
+@cache
+def _number_and_store() -> Any:
+    return redis_client().register_script(_NUMBER_AND_STORE)
 
 
 class _Broadcaster:
@@ -87,23 +97,32 @@ class _Broadcaster:
 
     async def _drain(self, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
         while True:
-            group, message = await queue.get()
-            try:
-                layer = get_channel_layer()
-                if layer is not None:
-                    await layer.group_send(group, message)
-            except Exception:
-                logger.exception("could not broadcast a realtime event to %s", group)
-            finally:
-                with self._lock:
-                    self._pending -= 1
+            waiting = [await queue.get()]
+            while not queue.empty():
+                waiting.append(queue.get_nowait())
+            # Events that piled up for one group (a burst of new tickets) go to it as one message, in order.
+            by_group: dict[str, list[dict[str, Any]]] = {}
+            for group, event in waiting:
+                by_group.setdefault(group, []).append(event)
+            for group, events in by_group.items():
+                try:
+                    layer = get_channel_layer()
+                    if layer is not None:
+                        if len(events) == 1:
+                            await layer.group_send(group, {"type": "realtime.event", "event": events[0]})
+                        else:
+                            await layer.group_send(group, {"type": "realtime.events", "events": events})
+                except Exception:
+                    logger.exception("could not broadcast %d realtime event(s) to %s", len(events), group)
+            with self._lock:
+                self._pending -= len(waiting)
 
-    def send(self, group: str, message: dict[str, Any]) -> None:
+    def send(self, group: str, event: dict[str, Any]) -> None:
         loop = self._start()
         with self._lock:
             self._pending += 1
         assert self._queue is not None  # noqa: S101 - set by _start
-        loop.call_soon_threadsafe(self._queue.put_nowait, (group, message))
+        loop.call_soon_threadsafe(self._queue.put_nowait, (group, event))
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every handed-over event has been sent (tests and process exit)."""
@@ -120,13 +139,19 @@ _broadcaster = _Broadcaster()
 atexit.register(_broadcaster.flush, 2.0)
 
 
+def publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> list[int]:
+    """Number, store and broadcast (group, event type, payload) events; returns their sequence numbers."""
+    keys = [key for group, _type, _payload in events for key in (_sequence_key(group), _backlog_key(group))]
+    bodies = [json.dumps({"type": event_type, "payload": payload}) for _group, event_type, payload in events]
+    stored = [json.loads(raw) for raw in _number_and_store()(keys=keys, args=[BACKLOG_SIZE, *bodies])]
+    for (group, _type, _payload), event in zip(events, stored, strict=True):
+        _broadcaster.send(group, event)
+    return [int(event["seq"]) for event in stored]
+
+
 def publish_now(*, group: str, event_type: str, payload: dict[str, Any]) -> int:
     """Number, store and broadcast one event; returns its sequence number."""
-    body = json.dumps({"type": event_type, "payload": payload})
-    raw = redis_client().eval(_NUMBER_AND_STORE, 2, _sequence_key(group), _backlog_key(group), body, BACKLOG_SIZE)
-    event = json.loads(raw)
-    _broadcaster.send(group, {"type": "realtime.event", "event": event})
-    return int(event["seq"])
+    return publish_many([(group, event_type, payload)])[0]
 
 
 def flush_broadcasts(timeout: float = 5.0) -> bool:
@@ -150,8 +175,9 @@ def latest_sequence(*, group: str) -> int:
 def publish_ticket_change(change: TicketChange) -> None:
     """Tell every open agent inbox that a ticket appeared or changed (registered with tickets.events)."""
     payload = {"ticket_id": change.ticket_id, "number": change.number}
-    publish_after_commit(group=AGENT_INBOX_GROUP, event_type=f"ticket.{change.change}", payload=payload)
-    publish_after_commit(group=ticket_group(change.ticket_id), event_type=f"ticket.{change.change}", payload=payload)
+    event_type = f"ticket.{change.change}"
+    events = [(AGENT_INBOX_GROUP, event_type, payload), (ticket_group(change.ticket_id), event_type, payload)]
+    transaction.on_commit(lambda: publish_many(events))
 
 
 def staff_group(user_id: int) -> str:

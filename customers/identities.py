@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import connection
+from django.utils import timezone
 
 from customers.choices import IdentityKind
 from customers.models import Customer, CustomerIdentity
@@ -18,23 +19,50 @@ def identity_normalise(*, kind: str, value: str) -> str:
     return value
 
 
+# Table names come from the models; every value is a query parameter.
+_CUSTOMERS, _IDENTITIES = Customer._meta.db_table, CustomerIdentity._meta.db_table
+# One join read as a Customer: this runs for every inbound message, where building the ORM's
+# select_related query would cost more than running it.
+_OWNER = (
+    f"SELECT customer.* FROM {_CUSTOMERS} customer JOIN {_IDENTITIES} identity"  # noqa: S608
+    " ON identity.customer_id = customer.id WHERE identity.kind = %s AND identity.value = %s"
+)
+# Claims the identity for a customer just created: a concurrent claim of the same identity makes this
+# wait for the other transaction and then insert nothing, instead of failing the whole transaction.
+_CLAIM_IDENTITY = (
+    f"INSERT INTO {_IDENTITIES} (created_at, updated_at, customer_id, kind, value, is_primary)"  # noqa: S608
+    " VALUES (%s, %s, %s, %s, %s, true) ON CONFLICT (kind, value) DO NOTHING RETURNING id"
+)
+_DROP_UNCLAIMED = f"DELETE FROM {_CUSTOMERS} WHERE id = %s"  # noqa: S608
+
+
+def _identity_owner(*, kind: str, value: str) -> Customer | None:
+    found = list(Customer.objects.raw(_OWNER, [kind, value]))
+    return found[0] if found else None
+
+
 def customer_find_or_create_by_identity(
     *, kind: str, value: str, name: str = "", language: str | None = None
 ) -> tuple[Customer, bool]:
     """Return the customer who owns this identity, creating both when it is new.
 
-    Safe under concurrent calls for the same identity: the unique (kind, value)
-    constraint decides the winner and the loser reads the winner's row.
+    Safe under concurrent calls for the same identity: the unique (kind, value) constraint decides
+    the winner; the loser removes the customer it had just created and reads the winner's.
     """
     normalised = identity_normalise(kind=kind, value=value)
-    existing = CustomerIdentity.objects.select_related("customer").filter(kind=kind, value=normalised).first()
+    existing = _identity_owner(kind=kind, value=normalised)
     if existing is not None:
-        return existing.customer, False
-    try:
-        with transaction.atomic():
-            customer = Customer.objects.create(name=name.strip()[:200], language=language or "en")
-            CustomerIdentity.objects.create(customer=customer, kind=kind, value=normalised, is_primary=True)
-            return customer, True
-    except IntegrityError:
-        identity = CustomerIdentity.objects.select_related("customer").get(kind=kind, value=normalised)
-        return identity.customer, False
+        return existing, False
+    customer = Customer.objects.create(name=name.strip()[:200], language=language or "en")
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_IDENTITY, [now, now, customer.pk, kind, normalised])
+        claimed = cursor.fetchone() is not None
+        if not claimed:
+            cursor.execute(_DROP_UNCLAIMED, [customer.pk])
+    if claimed:
+        return customer, True
+    winner = _identity_owner(kind=kind, value=normalised)
+    if winner is None:  # the identity was removed again in between (its customer deleted): start over
+        return customer_find_or_create_by_identity(kind=kind, value=value, name=name, language=language)
+    return winner, False

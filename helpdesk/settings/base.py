@@ -111,7 +111,7 @@ def configure_redis(redis_url: str) -> dict:
     return {
         "CACHES": {
             "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "helpdesk.core.redis_cache.SharedClientRedisCache",
                 "LOCATION": redis_url,
                 "KEY_PREFIX": "helpdesk",
             }

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
@@ -247,3 +248,44 @@ def test_an_agent_who_reconnects_catches_up_on_the_ticket_they_missed(asgi_live_
         "seq": last_seen_seq + 1,
         "payload": {"ticket_id": missed.pk, "number": missed.number},
     }
+
+
+def test_events_published_together_reach_the_socket_each_once_in_order(agent):
+    cookie = session_cookie_for(agent)
+
+    async def scenario():
+        communicator = inbox_communicator(cookie=cookie)
+        connected, _code = await communicator.connect(timeout=5)
+        assert connected
+        hello = await communicator.receive_json_from(timeout=5)
+        events = [(GROUP, "ticket.created", {"ticket_id": n, "number": n}) for n in range(2001, 2006)]
+        published = await sync_to_async(realtime.publish_many)(events)
+        received = [await communicator.receive_json_from(timeout=5) for _ in events]
+        nothing_more = await communicator.receive_nothing(timeout=0.2)
+        await communicator.disconnect()
+        return hello, published, received, nothing_more
+
+    hello, published, received, nothing_more = async_to_sync(scenario)()
+
+    assert published == [hello["seq"] + offset for offset in range(1, 6)]
+    assert [(event["seq"], event["payload"]["number"]) for event in received] == list(
+        zip(published, range(2001, 2006), strict=True)
+    )
+    assert nothing_more
+
+
+def test_a_broadcast_carrying_several_events_is_relayed_one_frame_each(agent):
+    cookie = session_cookie_for(agent)
+    batch = [{"type": "ticket.updated", "seq": seq, "payload": {"ticket_id": seq, "number": seq}} for seq in (7, 8, 9)]
+
+    async def scenario():
+        communicator = inbox_communicator(cookie=cookie)
+        connected, _code = await communicator.connect(timeout=5)
+        assert connected
+        await communicator.receive_json_from(timeout=5)  # hello
+        await get_channel_layer().group_send(GROUP, {"type": "realtime.events", "events": batch})
+        received = [await communicator.receive_json_from(timeout=5) for _ in batch]
+        await communicator.disconnect()
+        return received
+
+    assert async_to_sync(scenario)() == batch

@@ -133,14 +133,14 @@ def test_ingest_enqueues_the_acknowledgement_only_after_commit(django_capture_on
     with django_capture_on_commit_callbacks() as callbacks:
         ingest(inbound=_email())
 
-    assert len(callbacks) == 3  # inbox and ticket realtime events, and the acknowledgement task
+    assert len(callbacks) == 2  # the inbox and ticket realtime events (one callback), and the acknowledgement task
 
 
 def test_automated_mail_is_never_acknowledged(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         ingest(inbound=_email(is_automated=True))
 
-    assert len(callbacks) == 2  # only the inbox and ticket realtime events
+    assert len(callbacks) == 1  # only the inbox and ticket realtime events
 
 
 def test_a_rolled_back_ingest_leaves_nothing_and_schedules_nothing(django_capture_on_commit_callbacks):

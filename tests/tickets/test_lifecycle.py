@@ -164,7 +164,7 @@ def test_notes_notify_mentioned_colleagues_and_never_go_out(agent, django_captur
     assert note.direction == MessageDirection.NOTE
     assert list(Mention.objects.values_list("user", flat=True)) == [colleague.pk]
     assert not MessageDelivery.objects.exists()
-    assert len(callbacks) == 3  # the mention notification, the inbox and the ticket events
+    assert len(callbacks) == 2  # the mention notification; the inbox and the ticket events (one callback)
 
 
 def test_merging_moves_the_timeline_tags_and_order(agent):

@@ -8,7 +8,7 @@ from tests.tickets.factories import TagFactory, TicketFactory
 from tickets import rule_cache
 from tickets.choices import Priority
 from tickets.models import PriorityRule, RoutingRule, SlaPolicy, WebhookEndpoint
-from tickets.rule_cache import GENERATION_KEY, RULE_CACHE_SECONDS, cached_rules
+from tickets.rule_cache import GENERATION_CHECK_SECONDS, GENERATION_KEY, RULE_CACHE_SECONDS, cached_rules
 from tickets.services.sla import sla_policy_for
 
 pytestmark = pytest.mark.django_db
@@ -23,14 +23,32 @@ class Loader:
         return [self.calls]
 
 
-def test_a_copy_is_reused_until_the_shared_generation_moves():
+def test_a_copy_is_reused_until_the_shared_generation_moves(monkeypatch):
     load = Loader()
+    clock = [1000.0]
+    monkeypatch.setattr(rule_cache.time, "monotonic", lambda: clock[0])
 
     first, second = cached_rules("test", load), cached_rules("test", load)
     cache.incr(GENERATION_KEY)  # what a change in another process does
+    clock[0] += GENERATION_CHECK_SECONDS
     third = cached_rules("test", load)
 
     assert (first, second, third) == ([1], [1], [2])
+
+
+def test_the_shared_generation_is_read_once_a_second_and_a_change_here_is_seen_at_once(monkeypatch):
+    load = Loader()
+    clock = [1000.0]
+    monkeypatch.setattr(rule_cache.time, "monotonic", lambda: clock[0])
+    cached_rules("test", load)
+
+    cache.incr(GENERATION_KEY)  # another process's change: seen after the check interval
+    clock[0] += GENERATION_CHECK_SECONDS / 2
+    within_the_interval = cached_rules("test", load)
+    rule_cache.rules_changed()  # this process's change: seen on the next read
+    after_a_local_change = cached_rules("test", load)
+
+    assert (within_the_interval, after_a_local_change) == ([1], [2])
 
 
 def test_a_copy_is_dropped_when_it_is_old_whatever_the_generation(monkeypatch):

@@ -73,11 +73,16 @@ class IngestResult:
 def _existing_message(inbound: InboundMessage) -> Message | None:
     if not inbound.external_message_id:
         return None
-    return (
-        Message.objects.select_related("ticket")
-        .filter(channel=inbound.channel, external_message_id=inbound.external_message_id)
-        .first()
+    # Asked for the id alone first: nearly every message is new, and the ORM builds a bare id lookup
+    # much faster than one joining the ticket.
+    found = list(
+        Message.objects.filter(channel=inbound.channel, external_message_id=inbound.external_message_id).values_list(
+            "pk", flat=True
+        )[:1]
     )
+    if not found:
+        return None
+    return Message.objects.select_related("ticket").get(pk=found[0])
 
 
 def _mentioned_order(inbound: InboundMessage, customer: Customer) -> Order | None:
