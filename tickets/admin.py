@@ -1,4 +1,9 @@
-from django.contrib import admin
+import secrets
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest
 
 from tickets.models import (
     Attachment,
@@ -72,4 +77,37 @@ admin.site.register(Tag)
 admin.site.register(SlaPolicy)
 admin.site.register(PriorityRule)
 admin.site.register(RoutingRule)
-admin.site.register(WebhookEndpoint)
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    # The signing secret is never sent back to the browser: blank on an edit keeps the stored one, and a
+    # new endpoint saved without one gets a generated secret, shown once.
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    secret = forms.CharField(
+        widget=forms.PasswordInput(),
+        required=False,
+        help_text="Leave blank to keep the current secret (a new endpoint gets a generated one, shown once).",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("url", "events", "secret", "is_active")
+
+    def clean_secret(self) -> str:
+        return self.cleaned_data.get("secret") or self.instance.secret or ""
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ("url", "events", "is_active", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool) -> None:
+        generated = not obj.secret
+        if generated:
+            obj.secret = secrets.token_urlsafe(32)
+        super().save_model(request, obj, form, change)
+        if generated:
+            messages.warning(
+                request, f"Signing secret for {obj.url}: {obj.secret} (copy it now: it is not shown again)."
+            )

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 
 from tests.support.webhook_receiver import running_webhook_receiver
 from tests.tickets.factories import TicketFactory
+from tickets import webhook_addresses
 from tickets.choices import Channel, Priority, TicketStatus
 from tickets.models import Ticket, WebhookDelivery, WebhookEndpoint
 from tickets.services import webhooks
@@ -391,6 +392,32 @@ def test_a_webhook_to_a_private_address_is_refused_and_never_sent(receiver, sett
     assert (attempt.is_sent, delivery.status, delivery.attempts) == (False, Status.FAILED, 1)
     assert "private or local address" in delivery.last_error
     assert receiver.requests == []
+
+
+@pytest.mark.django_db
+def test_a_name_that_passed_the_check_but_connects_to_a_private_address_is_refused_before_sending(
+    receiver, settings, monkeypatch
+):
+    """DNS rebinding: the name answered with a public address for the check, then reached a local one."""
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    monkeypatch.setattr(webhook_addresses, "_resolve", lambda host, port: {"93.184.216.34"})
+    url = receiver.url.replace("127.0.0.1", "localhost")
+    delivery = _pending_delivery(_endpoint(url=url))
+
+    attempt = webhook_deliver(delivery_id=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert (attempt.is_sent, delivery.status, delivery.attempts) == (False, Status.FAILED, 1)
+    assert "private or local address" in delivery.last_error
+    assert receiver.requests == []
+
+
+@pytest.mark.django_db
+def test_a_webhook_session_still_reaches_local_receivers_where_private_addresses_are_allowed(receiver):
+    response = webhook_addresses.webhook_session().post(receiver.url, data=b"{}", timeout=10)
+
+    assert response.status_code == 200
+    assert len(receiver.wait_for(1, timeout=10)) == 1
 
 
 @pytest.mark.parametrize(

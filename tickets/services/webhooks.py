@@ -29,7 +29,7 @@ from tickets.choices import TicketStatus
 from tickets.events import TicketChange
 from tickets.models import Tag, Ticket, WebhookDelivery, WebhookEndpoint
 from tickets.rule_cache import cached_rules
-from tickets.webhook_addresses import webhook_url_refusal
+from tickets.webhook_addresses import PrivateAddressRefused, webhook_session, webhook_url_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -238,18 +238,37 @@ def _retry_after(response: requests.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _private_address_refusal(error: BaseException) -> PrivateAddressRefused | None:
+    """The refusal raised at connect time, however many layers requests and urllib3 wrapped it in."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, PrivateAddressRefused):
+            return current
+        pending += [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        pending += [arg for arg in current.args if isinstance(arg, BaseException)]
+    return None
+
+
 def _post(url: str, *, body: bytes, headers: dict[str, str]) -> tuple[int | None, str, bool, int | None]:
     """One POST: (status code, error or "", whether to retry, the receiver's Retry-After)."""
     refusal = webhook_url_refusal(url)
     if refusal:  # never sent: an endpoint on a private address is as unusable as a broken URL
         return None, refusal, False, None
     try:
-        response = requests.post(
+        response = webhook_session().post(
             url, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS, allow_redirects=False, stream=True
         )
     except requests.Timeout:
         return None, f"No answer within {WEBHOOK_TIMEOUT_SECONDS:g} s.", True, None
     except requests.ConnectionError as exc:
+        refused = _private_address_refusal(exc)
+        if refused is not None:  # the name now points somewhere private: retrying cannot make it public
+            return None, str(refused), False, None
         return None, f"Could not connect: {exc}", True, None
     except (requests.RequestException, ValueError) as exc:  # an unusable URL: retrying cannot help
         return None, f"The request could not be made: {exc}", False, None
