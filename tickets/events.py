@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from tickets.models import Ticket
 
 
@@ -49,7 +47,6 @@ def after_ticket_change(*, ticket: Ticket, change: str, acknowledge: bool = Fals
     for listener in _listeners:
         listener(event)
     if acknowledge:
-        from tickets.tasks import send_auto_acknowledgement_task
+        from tickets.services.acknowledgement import ticket_request_acknowledgement
 
-        ticket_id = ticket.pk
-        transaction.on_commit(lambda: send_auto_acknowledgement_task.delay(ticket_id))
+        ticket_request_acknowledgement(ticket=ticket)

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from accounts.models import Team
-from tickets.services.acknowledgement import ticket_acknowledge
+from tickets.services.acknowledgement import acknowledgement_requests_requeue_stale, ticket_acknowledge
 from tickets.services.complaints import complaints_send_extension_notices
 from tickets.services.delivery import (
     TRANSIENT_DELIVERY_ERRORS,
@@ -90,3 +90,8 @@ def complaints_send_extension_notices_task() -> int:
 @shared_task(acks_late=True)
 def deliveries_requeue_stale_task() -> int:
     return deliveries_requeue_stale()
+
+
+@shared_task(acks_late=True)
+def acknowledgement_requests_requeue_stale_task() -> int:
+    return acknowledgement_requests_requeue_stale()

@@ -3,6 +3,7 @@
 from tickets.models.automation import Macro, MacroTranslation, PriorityRule, RoutingRule
 from tickets.models.core import (
     TICKET_NUMBER_SEQUENCE,
+    AcknowledgementRequest,
     Attachment,
     AutoAcknowledgement,
     Escalation,
@@ -25,6 +26,7 @@ from tickets.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = (
     "TICKET_NUMBER_SEQUENCE",
+    "AcknowledgementRequest",
     "Attachment",
     "AutoAcknowledgement",
     "BusinessCalendar",

@@ -163,6 +163,19 @@ class AutoAcknowledgement(TimeStampedModel):
         return f"Acknowledgement of {self.ticket_id}"
 
 
+class AcknowledgementRequest(TimeStampedModel):
+    """A new ticket still owed its acknowledgement: written with the ticket, removed once it is recorded.
+
+    The acknowledgement task is queued after the ticket commits; if the process dies in between, or
+    the broker is briefly unreachable, this row is what beat finds to queue it again.
+    """
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"Acknowledgement owed to {self.ticket_id}"
+
+
 class TicketActivity(models.Model):
     """The audit trail of a ticket: who changed what, when and why."""
 

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from tickets.models import AutoAcknowledgement, Message, Ticket
+from tickets.models import AcknowledgementRequest, AutoAcknowledgement, Message, Ticket
 from tickets.services.delivery import message_deliver_or_queue
 from tickets.services.outbound import message_create_outbound
 from tickets.services.sla import sla_first_response_due_at
+
+logger = logging.getLogger(__name__)
+# An acknowledgement still owed this long after its ticket opened is queued again (beat) ...
+STALE_REQUEST_AGE = timedelta(minutes=2)
+# ... until this old: a "we got your message" a day late is worse than none.
+REQUEST_GIVE_UP_AGE = timedelta(days=1)
+STALE_REQUEST_BATCH = 500
 
 # Within a week a weekday is unambiguous ("Monday 12:30 p.m."); beyond it the customer gets the date.
 _WEEKDAY_HORIZON_DAYS = 6
@@ -59,10 +67,53 @@ def acknowledgement_text(*, ticket: Ticket) -> str:
     return f"{greeting}\n\n{body}"
 
 
+def _queue(ticket_id: int) -> None:
+    from tickets.tasks import send_auto_acknowledgement_task
+
+    send_auto_acknowledgement_task.delay(ticket_id)
+
+
+def ticket_request_acknowledgement(*, ticket: Ticket) -> None:
+    """Inside the transaction that opens a ticket: owe it an acknowledgement, queued once that commits.
+
+    A failure to queue (the broker unreachable, the process gone) loses nothing: the request row
+    stays, and beat queues it again (``acknowledgement_requests_requeue_stale``).
+    """
+    AcknowledgementRequest.objects.create(ticket=ticket)
+    ticket_id = ticket.pk
+    transaction.on_commit(lambda: _queue(ticket_id), robust=True)
+
+
+def acknowledgement_requests_requeue_stale(*, now: datetime | None = None) -> int:
+    """Queue again every acknowledgement still owed a while after its ticket opened (beat, each minute).
+
+    Recording the acknowledgement is idempotent (the ticket is locked and checked), so queueing
+    one that is merely slow sends nothing twice. Requests older than REQUEST_GIVE_UP_AGE are dropped.
+    """
+    now = now or timezone.now()
+    abandoned, _kinds = AcknowledgementRequest.objects.filter(created_at__lt=now - REQUEST_GIVE_UP_AGE).delete()
+    if abandoned:
+        logger.warning("gave up %s acknowledgements still owed after %s", abandoned, REQUEST_GIVE_UP_AGE)
+    stale = list(
+        AcknowledgementRequest.objects.filter(updated_at__lt=now - STALE_REQUEST_AGE)
+        .order_by("updated_at")
+        .values_list("ticket_id", flat=True)[:STALE_REQUEST_BATCH]
+    )
+    if not stale:
+        return 0
+    # Touched, so the next sweep leaves them to the tasks queued now.
+    AcknowledgementRequest.objects.filter(ticket_id__in=stale).update(updated_at=now)
+    for ticket_id in stale:
+        _queue(ticket_id)
+    logger.warning("queued %s owed acknowledgements again", len(stale))
+    return len(stale)
+
+
 @transaction.atomic
 def ticket_send_auto_acknowledgement(*, ticket_id: int, is_queued_after_commit: bool = True) -> Message | None:
     """Record the acknowledgement for a ticket (and queue it); returns None when one already exists."""
     ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket_id)
+    AcknowledgementRequest.objects.filter(ticket_id=ticket_id).delete()
     if AutoAcknowledgement.objects.filter(ticket=ticket).exists():
         return None
     message = message_create_outbound(

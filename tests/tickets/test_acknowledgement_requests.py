@@ -1,0 +1,117 @@
+"""An acknowledgement owed to a new ticket is never lost: not to a dead process, not to an unreachable broker."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from tickets import tasks
+from tickets.choices import Channel
+from tickets.models import AcknowledgementRequest, AutoAcknowledgement
+from tickets.services.acknowledgement import (
+    REQUEST_GIVE_UP_AGE,
+    STALE_REQUEST_AGE,
+    acknowledgement_requests_requeue_stale,
+    ticket_acknowledge,
+)
+from tickets.services.ingest import InboundMessage, ingest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Ticket ids handed to the acknowledgement task, instead of the broker."""
+    ids: list[int] = []
+    monkeypatch.setattr(tasks.send_auto_acknowledgement_task, "delay", ids.append)
+    return ids
+
+
+def _email(number: int = 1, **overrides) -> InboundMessage:
+    values = {
+        "channel": Channel.EMAIL,
+        "sender_kind": "email",
+        "sender_address": f"customer{number}@example.test",
+        "subject": "Where is my order?",
+        "body_text": "I ordered a week ago.",
+        "external_message_id": f"<{number}@mail.example.test>",
+    }
+    return InboundMessage(**(values | overrides))
+
+
+def _age(ticket_id: int, by: timedelta) -> None:
+    AcknowledgementRequest.objects.filter(ticket_id=ticket_id).update(
+        created_at=timezone.now() - by, updated_at=timezone.now() - by
+    )
+
+
+def test_a_new_ticket_is_owed_its_acknowledgement_until_the_task_records_it(queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = ingest(inbound=_email()).ticket
+
+    owed_after_ingest = list(AcknowledgementRequest.objects.values_list("ticket_id", flat=True))
+    ticket_acknowledge(ticket_id=queued[0])
+
+    assert queued == [ticket.pk]
+    assert owed_after_ingest == [ticket.pk]
+    assert not AcknowledgementRequest.objects.exists()
+    assert AutoAcknowledgement.objects.filter(ticket=ticket).count() == 1
+
+
+def test_automated_mail_owes_nothing(queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(inbound=_email(is_automated=True))
+
+    assert queued == []
+    assert not AcknowledgementRequest.objects.exists()
+
+
+def test_an_unreachable_broker_after_commit_loses_neither_the_message_nor_the_acknowledgement(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down(ticket_id):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.send_auto_acknowledgement_task, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = ingest(inbound=_email())  # does not raise: the ticket is committed whatever the broker says
+
+    assert result.is_new_ticket is True
+    assert list(AcknowledgementRequest.objects.values_list("ticket_id", flat=True)) == [result.ticket.pk]
+
+
+def test_an_acknowledgement_whose_task_was_never_queued_is_queued_by_the_sweep_and_sent_once(queued):
+    # The process died between the commit and queueing the task: the on-commit callback never ran.
+    ticket = ingest(inbound=_email()).ticket
+    fresh = ingest(inbound=_email(2)).ticket
+    _age(ticket.pk, STALE_REQUEST_AGE + timedelta(seconds=1))
+
+    first_sweep = acknowledgement_requests_requeue_stale()
+    second_sweep = acknowledgement_requests_requeue_stale()  # touched: left to the task just queued
+    for ticket_id in queued:
+        ticket_acknowledge(ticket_id=ticket_id)
+    ticket_acknowledge(ticket_id=ticket.pk)  # the original task turning up late after all
+
+    assert (first_sweep, second_sweep) == (1, 0)
+    assert queued == [ticket.pk]
+    assert [sent.to for sent in mail.outbox] == [["customer1@example.test"]]
+    assert list(AcknowledgementRequest.objects.values_list("ticket_id", flat=True)) == [fresh.pk]
+
+
+def test_a_request_owed_for_more_than_a_day_is_given_up(queued):
+    ticket = ingest(inbound=_email()).ticket
+    _age(ticket.pk, REQUEST_GIVE_UP_AGE + timedelta(minutes=1))
+
+    assert acknowledgement_requests_requeue_stale() == 0
+    assert queued == []
+    assert not AcknowledgementRequest.objects.exists()
+
+
+def test_beat_sweeps_owed_acknowledgements_every_minute():
+    entry = settings.CELERY_BEAT_SCHEDULE["acknowledgement-requests-requeue-stale"]
+
+    assert entry["task"] == "tickets.tasks.acknowledgement_requests_requeue_stale_task"
+    assert entry["schedule"].minute == set(range(60))
