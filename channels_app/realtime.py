@@ -159,7 +159,9 @@ def flush_broadcasts(timeout: float = 5.0) -> bool:
 
 
 def publish_after_commit(*, group: str, event_type: str, payload: dict[str, Any]) -> None:
-    transaction.on_commit(lambda: publish_now(group=group, event_type=event_type, payload=payload))
+    """Publish once the transaction commits; Redis being unreachable then costs the live event, never the
+    committed change (a failure is logged, and open pages show the change on their next load)."""
+    transaction.on_commit(lambda: publish_now(group=group, event_type=event_type, payload=payload), robust=True)
 
 
 def events_since(*, group: str, sequence: int) -> list[dict[str, Any]]:
@@ -177,7 +179,7 @@ def publish_ticket_change(change: TicketChange) -> None:
     payload = {"ticket_id": change.ticket_id, "number": change.number}
     event_type = f"ticket.{change.change}"
     events = [(AGENT_INBOX_GROUP, event_type, payload), (ticket_group(change.ticket_id), event_type, payload)]
-    transaction.on_commit(lambda: publish_many(events))
+    transaction.on_commit(lambda: publish_many(events), robust=True)
 
 
 def staff_group(user_id: int) -> str:

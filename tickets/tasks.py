@@ -16,7 +16,7 @@ from tickets.services.delivery import (
 )
 from tickets.services.routing import team_assign_waiting, teams_assign_waiting_everywhere
 from tickets.services.sla import sla_mark_breaches, sla_send_warnings
-from tickets.services.webhooks import WEBHOOK_MAX_ATTEMPTS, webhook_deliver
+from tickets.services.webhooks import WEBHOOK_MAX_ATTEMPTS, webhook_deliver, webhook_deliveries_requeue_stale
 from tickets.status_effects import tickets_close_solved, tickets_remind_pending
 
 
@@ -95,3 +95,8 @@ def deliveries_requeue_stale_task() -> int:
 @shared_task(acks_late=True)
 def acknowledgement_requests_requeue_stale_task() -> int:
     return acknowledgement_requests_requeue_stale()
+
+
+@shared_task(acks_late=True)
+def webhook_deliveries_requeue_stale_task() -> int:
+    return webhook_deliveries_requeue_stale()

@@ -173,6 +173,11 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 280},
     },
+    "webhook-deliveries-requeue-stale": {
+        "task": "tickets.tasks.webhook_deliveries_requeue_stale_task",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 280},
+    },
     "acknowledgement-requests-requeue-stale": {
         "task": "tickets.tasks.acknowledgement_requests_requeue_stale_task",
         "schedule": crontab(minute="*"),

@@ -286,3 +286,22 @@ def test_an_automatic_reply_neither_reopens_nor_restarts_the_response_clock():
     ticket = Ticket.objects.get(pk=first.ticket.pk)
     assert ticket.status == TicketStatus.SOLVED
     assert not SlaTarget.objects.filter(ticket=ticket, kind="next_response").exists()
+
+
+def test_redis_unreachable_after_commit_costs_the_live_event_not_the_message(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    import redis
+
+    from channels_app import realtime
+
+    def redis_down(events):
+        raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(realtime, "publish_many", redis_down)
+    monkeypatch.setattr("tickets.tasks.send_auto_acknowledgement_task.delay", lambda ticket_id: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = ingest(inbound=_email())  # does not raise: the sender is not asked to send it again
+
+    assert result.is_new_ticket is True
+    assert Ticket.objects.filter(pk=result.ticket.pk).exists()

@@ -9,10 +9,12 @@ import socket
 import threading
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone
 
 from tests.support.webhook_receiver import running_webhook_receiver
 from tests.tickets.factories import TicketFactory
@@ -449,3 +451,46 @@ def test_a_public_address_is_accepted(settings):
 
     endpoint.full_clean()  # raises if refused
     assert webhook_url_refusal(endpoint.url) == ""
+
+
+# --- Nothing left pending -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_pending_deliveries_nothing_will_send_are_queued_again_once(enqueued):
+    endpoint = _endpoint()
+    never_queued, fresh, retry_waiting, retry_lost, delivered = (_pending_delivery(endpoint) for _ in range(5))
+    long_ago = timezone.now() - webhooks.STALE_WEBHOOK_AGE - timedelta(minutes=1)
+    WebhookDelivery.objects.filter(pk__in=[never_queued.pk, retry_waiting.pk, retry_lost.pk, delivered.pk]).update(
+        updated_at=long_ago
+    )
+    WebhookDelivery.objects.filter(pk=retry_waiting.pk).update(next_attempt_at=timezone.now() + timedelta(minutes=20))
+    WebhookDelivery.objects.filter(pk=retry_lost.pk).update(next_attempt_at=long_ago)
+    WebhookDelivery.objects.filter(pk=delivered.pk).update(status=Status.DELIVERED)
+
+    first_sweep = webhooks.webhook_deliveries_requeue_stale()
+    second_sweep = webhooks.webhook_deliveries_requeue_stale()  # touched: left to the tasks just queued
+
+    assert (first_sweep, second_sweep) == (2, 0)
+    assert sorted(enqueued) == sorted([never_queued.pk, retry_lost.pk])
+    assert fresh.pk not in enqueued
+
+
+@pytest.mark.django_db
+def test_a_delivery_queued_twice_by_the_sweep_is_sent_once(receiver):
+    delivery = _pending_delivery(_endpoint(url=receiver.url))
+
+    first = webhook_deliver(delivery_id=delivery.pk)
+    second = webhook_deliver(delivery_id=delivery.pk)  # the original task turning up after the sweep's
+
+    assert (first.is_sent, second.is_sent) == (True, False)
+    assert len(receiver.wait_for(1, timeout=10)) == 1
+    assert WebhookDelivery.objects.get(pk=delivery.pk).attempts == 1
+
+
+def test_beat_sweeps_stale_webhook_deliveries():
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["webhook-deliveries-requeue-stale"]
+
+    assert entry["task"] == "tickets.tasks.webhook_deliveries_requeue_stale_task"

@@ -45,6 +45,10 @@ class WebhookDelivery(TimeStampedModel):
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_once_per_event")]
+        # The stale-delivery sweep reads the few pending rows by age, never the delivered history.
+        indexes = [
+            models.Index(fields=["updated_at"], condition=models.Q(status="pending"), name="webhook_pending_by_age")
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} to {self.endpoint_id}: {self.status}"

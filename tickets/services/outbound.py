@@ -58,5 +58,5 @@ def message_create_outbound(
     MessageDelivery.objects.create(message=message)
     if is_queued_after_commit:
         message_id = message.pk
-        transaction.on_commit(lambda: deliver_message_task.delay(message_id))
+        transaction.on_commit(lambda: deliver_message_task.delay(message_id), robust=True)  # else swept up by beat
     return message

@@ -332,7 +332,7 @@ def _enqueue_assign_waiting(team_ids: Iterable[int]) -> None:
     from tickets.tasks import assign_waiting_tickets_task
 
     for team_id in sorted(set(team_ids)):
-        transaction.on_commit(partial(assign_waiting_tickets_task.delay, team_id))
+        transaction.on_commit(partial(assign_waiting_tickets_task.delay, team_id), robust=True)  # beat also assigns
 
 
 def _auto_assigning_team_ids(*, user_id: int) -> list[int]:

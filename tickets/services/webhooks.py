@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from customers.choices import IdentityKind
@@ -41,6 +41,8 @@ WEBHOOK_TIMEOUT_SECONDS: float = 10
 WEBHOOK_RETRY_BASE_SECONDS = 30
 WEBHOOK_RETRY_MAX_SECONDS = 1800  # below the broker's visibility timeout, so a waiting retry is not redelivered
 RESPONSE_EXCERPT_BYTES = 500
+STALE_WEBHOOK_AGE = timedelta(minutes=15)
+STALE_WEBHOOK_BATCH = 500
 USER_AGENT = "Helpdesk-Webhooks/1.0"
 SIGNATURE_PREFIX = "sha256="
 # Events that happen once per ticket (created) or once per solve get ids derived from what they are
@@ -210,7 +212,7 @@ def webhook_events_record(change: TicketChange) -> None:
         logger.info("webhook events for ticket %s were already recorded", change.ticket_id)
         return
     delivery_ids = [row.pk for row in created]
-    transaction.on_commit(lambda: _enqueue(delivery_ids))
+    transaction.on_commit(lambda: _enqueue(delivery_ids), robust=True)  # a lost enqueue is swept up later
 
 
 def _enqueue(delivery_ids: list[int]) -> None:
@@ -218,6 +220,31 @@ def _enqueue(delivery_ids: list[int]) -> None:
 
     for delivery_id in delivery_ids:
         deliver_webhook_task.delay(delivery_id)
+
+
+def webhook_deliveries_requeue_stale(*, now: datetime | None = None) -> int:
+    """Queue again every pending delivery nothing is going to send (beat, every few minutes).
+
+    The rows are committed before their tasks are queued, and a retry waits in the broker; a process
+    that dies between the two, or a lost retry, would leave a delivery pending for ever. A delivery
+    is stale when it was last touched, and was due, more than STALE_WEBHOOK_AGE ago. Sending locks
+    and checks the row, so queueing one that is merely slow delivers nothing twice.
+    """
+    now = now or timezone.now()
+    cutoff = now - STALE_WEBHOOK_AGE
+    stale = list(
+        WebhookDelivery.objects.filter(status=Status.PENDING, updated_at__lt=cutoff)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=cutoff))
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:STALE_WEBHOOK_BATCH]
+    )
+    if not stale:
+        return 0
+    # Touched, so the next sweep leaves them to the tasks queued now.
+    WebhookDelivery.objects.filter(pk__in=stale, status=Status.PENDING).update(updated_at=now)
+    _enqueue(stale)
+    logger.warning("queued %s stale webhook deliveries again", len(stale))
+    return len(stale)
 
 
 # --- Delivering -------------------------------------------------------------------------------------
