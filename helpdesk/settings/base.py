@@ -130,6 +130,9 @@ def configure_redis(redis_url: str) -> dict:
 globals().update(configure_redis(REDIS_URL))
 
 CELERY_TASK_ACKS_LATE = True
+# Nothing reads task results: not storing them saves the worker a write and the caller a subscription
+# per task (and Redis a key per task for a day). A caller that wants one asks with ignore_result=False.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300

@@ -98,13 +98,17 @@ def test_the_worker_creates_one_acknowledgement_and_delivers_its_message(celery_
 def test_running_the_acknowledgement_task_again_doubles_nothing(celery_worker_process):
     ticket = ingest(inbound=inbound_email("Charged twice")).ticket
     # Queued right behind the one ingest enqueued after commit: two runs for one ticket.
-    second_run = send_auto_acknowledgement_task.delay(ticket.pk)
+    second_run = send_auto_acknowledgement_task.apply_async((ticket.pk,), ignore_result=False)
 
     assert second_run.get(timeout=DEADLINE_SECONDS) is None
     wait_for(lambda: acknowledgement_sent(ticket), what="the acknowledgement to be delivered")
-    third_run = send_auto_acknowledgement_task.delay(ticket.pk).get(timeout=DEADLINE_SECONDS)
+    third_run = send_auto_acknowledgement_task.apply_async((ticket.pk,), ignore_result=False).get(
+        timeout=DEADLINE_SECONDS
+    )
     acknowledgement = AutoAcknowledgement.objects.get(ticket=ticket)
-    redelivered = deliver_message_task.delay(acknowledgement.message_id).get(timeout=DEADLINE_SECONDS)
+    redelivered = deliver_message_task.apply_async((acknowledgement.message_id,), ignore_result=False).get(
+        timeout=DEADLINE_SECONDS
+    )
 
     assert third_run is None
     assert redelivered is False
