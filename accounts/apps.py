@@ -27,6 +27,20 @@ def _connect_permission_cache() -> None:
     post_save.connect(user_changed, sender=User, dispatch_uid="permission-cache-user-save")
     post_save.connect(_security_settings_saved, sender=StaffSecuritySettings, dispatch_uid="security-settings-cache")
     post_delete.connect(user_changed, sender=User, dispatch_uid="permission-cache-user-delete")
+    _connect_token_cache()
+
+
+def _connect_token_cache() -> None:
+    from django.db.models.signals import post_delete, post_save, pre_delete
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import User
+    from accounts.token_authentication import token_deleted, token_user_changed
+
+    post_delete.connect(token_deleted, sender=Token, dispatch_uid="token-cache-token-delete")
+    post_save.connect(token_user_changed, sender=User, dispatch_uid="token-cache-user-save")
+    # Before the delete: the user's token is deleted with them, and afterwards it cannot be looked up.
+    pre_delete.connect(token_user_changed, sender=User, dispatch_uid="token-cache-user-delete")
 
 
 def _sync_role_groups(**kwargs: object) -> None:

@@ -47,6 +47,11 @@ def cached_permissions(user_id: int, compute: Callable[[], set[str]]) -> set[str
 _PENDING = "_helpdesk_permission_change_pending"
 
 
+def change_pending() -> bool:
+    """Whether this connection's open transaction changed a user or a permission (keep nothing read now)."""
+    return _is_change_pending()
+
+
 def _is_change_pending() -> bool:
     if not connection.in_atomic_block:
         setattr(connection, _PENDING, False)  # whatever was open has committed or rolled back by now

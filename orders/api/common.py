@@ -5,11 +5,11 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
 from accounts.permissions import CanSyncStore
+from accounts.token_authentication import CachedTokenAuthentication
 
 STORE_ID_PATTERN = r"[^/]{1,100}"
 STORE_SYNC_TAG = "store sync"
@@ -59,6 +59,6 @@ STORE_SYNC_ERROR_RESPONSES = {
 class StoreSyncApi(APIView):
     """Store sync is machine to machine: the store's integration user sends its token."""
 
-    authentication_classes = [TokenAuthentication]
+    authentication_classes = [CachedTokenAuthentication]
     permission_classes = [CanSyncStore]
     parser_classes = [JSONParser]
