@@ -289,3 +289,37 @@ def test_a_broadcast_carrying_several_events_is_relayed_one_frame_each(agent):
         return received
 
     assert async_to_sync(scenario)() == batch
+
+
+def test_events_for_groups_nobody_listens_in_are_stored_for_catch_up_but_not_broadcast(agent, monkeypatch):
+    layer = get_channel_layer()
+    broadcast_to: list[str] = []
+    real_group_send = layer.group_send
+
+    async def spying_group_send(group, message):
+        broadcast_to.append(group)
+        await real_group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", spying_group_send)
+    cookie = session_cookie_for(agent)
+    unwatched = f"agents.ticket.{uuid.uuid4().int % 10**9}"
+
+    async def scenario():
+        communicator = inbox_communicator(cookie=cookie)
+        connected, _code = await communicator.connect(timeout=5)
+        assert connected
+        await communicator.receive_json_from(timeout=5)  # hello
+        payload = {"ticket_id": 1, "number": 1}
+        await sync_to_async(realtime.publish_many)(
+            [(GROUP, "ticket.created", payload), (unwatched, "ticket.created", payload)]
+        )
+        event = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return event
+
+    event = async_to_sync(scenario)()
+    assert realtime.flush_broadcasts()
+
+    assert event["type"] == "ticket.created"
+    assert broadcast_to == [GROUP]
+    assert [item["type"] for item in realtime.events_since(group=unwatched, sequence=0)] == ["ticket.created"]
