@@ -2,21 +2,52 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db import connection
 from django.utils import timezone
 
 from customers.choices import IdentityKind
 from customers.models import Customer, CustomerIdentity
+from helpdesk.core.exceptions import ApplicationError
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_PHONE_KINDS = (IdentityKind.PHONE, IdentityKind.WHATSAPP)
 
 
-def identity_normalise(*, kind: str, value: str) -> str:
+class InvalidIdentityError(ApplicationError):
+    """An email address or phone number that cannot be normalised."""
+
+
+def identity_value_normalize(*, kind: str, value: str) -> str:
+    """Emails lower-cased, phones in E.164, so one person's identity is stored one way.
+
+    Strict: a phone number not in international form is refused (what the store sends is checked).
+    """
     value = value.strip()
     if kind == IdentityKind.EMAIL:
         return value.lower()
-    if kind in {IdentityKind.PHONE, IdentityKind.WHATSAPP}:
-        digits = "".join(ch for ch in value if ch.isdigit())
-        return f"+{digits}" if digits else value
+    if kind in _PHONE_KINDS:
+        compact = _PHONE_SEPARATORS.sub("", value)
+        if compact.startswith("00"):
+            compact = f"+{compact[2:]}"
+        if not _E164.match(compact):
+            raise InvalidIdentityError(
+                f"{value!r} is not a phone number in international form; send it as E.164, e.g. +14155550123."
+            )
+        return compact
     return value
+
+
+def identity_normalise(*, kind: str, value: str) -> str:
+    """The same form for an inbound sender, which is never refused: a phone number that is not E.164
+    keeps its digits behind a plus, so the message is still recorded (and matched the next time)."""
+    try:
+        return identity_value_normalize(kind=kind, value=value)
+    except InvalidIdentityError:
+        digits = "".join(ch for ch in value if ch.isdigit())
+        return f"+{digits}" if digits else value.strip()
 
 
 # Table names come from the models; every value is a query parameter.

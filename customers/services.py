@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
@@ -11,20 +10,13 @@ from django.db.models import Model
 from django.utils import timezone
 
 from customers.choices import IdentityKind
+from customers.identities import identity_value_normalize
 from customers.merge import merge_steps
 from customers.models import Customer, CustomerIdentity
 from customers.selectors import customer_identity_list_matching
 from helpdesk.core.exceptions import ApplicationError, ConflictError, NotFoundError
 
 logger = logging.getLogger(__name__)
-
-_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_PHONE_KINDS = (IdentityKind.PHONE, IdentityKind.WHATSAPP)
-
-
-class InvalidIdentityError(ApplicationError):
-    """An email address or phone number that cannot be normalised."""
 
 
 class IdentityConflictError(ConflictError):
@@ -33,23 +25,6 @@ class IdentityConflictError(ConflictError):
 
 class CustomerMergeError(ApplicationError):
     """A merge that would lose or loop records."""
-
-
-def identity_value_normalize(*, kind: str, value: str) -> str:
-    """Emails lower-cased, phones in E.164, so one person's identity is stored one way."""
-    value = value.strip()
-    if kind == IdentityKind.EMAIL:
-        return value.lower()
-    if kind in _PHONE_KINDS:
-        compact = _PHONE_SEPARATORS.sub("", value)
-        if compact.startswith("00"):
-            compact = f"+{compact[2:]}"
-        if not _E164.match(compact):
-            raise InvalidIdentityError(
-                f"{value!r} is not a phone number in international form; send it as E.164, e.g. +14155550123."
-            )
-        return compact
-    return value
 
 
 def _assign_changes(instance: Model, values: Mapping[str, object]) -> list[str]:

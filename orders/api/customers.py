@@ -8,8 +8,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from customers.choices import IdentityKind
+from customers.identities import InvalidIdentityError, identity_value_normalize
 from customers.models import Customer
-from customers.services import InvalidIdentityError, customer_upsert, identity_value_normalize
+from customers.services import customer_upsert
 from orders.api.common import STORE_SYNC_ERROR_RESPONSES, STORE_SYNC_TAG, StoreSyncApi
 
 

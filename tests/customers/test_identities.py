@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from customers.choices import IdentityKind
-from customers.identities import customer_find_or_create_by_identity
+from customers.identities import customer_find_or_create_by_identity, identity_normalise, identity_value_normalize
 from customers.models import Customer, CustomerIdentity
 from tests.customers.factories import CustomerFactory, CustomerIdentityFactory
 
@@ -90,3 +90,19 @@ def test_two_messages_from_a_new_address_at_once_make_one_customer():
     assert second_customer.pk == first_customer.pk
     assert list(Customer.objects.values_list("pk", flat=True)) == [first_customer.pk]
     assert CustomerIdentity.objects.filter(value="new@example.test").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        (IdentityKind.PHONE, "0044 20 7946 0958"),
+        (IdentityKind.WHATSAPP, "+55 (11) 91234-5678"),
+        (IdentityKind.EMAIL, " Ana.Lima@Example.TEST "),
+    ],
+)
+def test_an_inbound_sender_is_stored_the_way_the_store_sends_the_same_identity(kind, value):
+    assert identity_normalise(kind=kind, value=value) == identity_value_normalize(kind=kind, value=value)
+
+
+def test_an_inbound_phone_not_in_international_form_is_kept_by_its_digits_not_refused():
+    assert identity_normalise(kind=IdentityKind.PHONE, value="555-0123") == "+5550123"

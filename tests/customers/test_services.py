@@ -2,16 +2,10 @@ import pytest
 
 from customers import merge
 from customers.choices import IdentityKind
+from customers.identities import InvalidIdentityError, identity_value_normalize
 from customers.merge import merge_steps, register_merge_step
 from customers.models import Customer, CustomerIdentity
-from customers.services import (
-    CustomerMergeError,
-    IdentityConflictError,
-    InvalidIdentityError,
-    customer_merge,
-    customer_upsert,
-    identity_value_normalize,
-)
+from customers.services import CustomerMergeError, IdentityConflictError, customer_merge, customer_upsert
 from orders.services import order_customer_reassign
 from tests.customers.factories import CustomerFactory, CustomerIdentityFactory
 from tests.orders.factories import OrderFactory
