@@ -39,7 +39,7 @@ def cached_permissions(user_id: int, compute: Callable[[], set[str]]) -> set[str
     if stored is not None and stored[0] == generation:
         return set(stored[1])
     permissions = compute()
-    if not _is_change_pending():
+    if not change_pending():
         cache.set(key, (generation, sorted(permissions)), PERMISSIONS_TIMEOUT)
     return permissions
 
@@ -49,10 +49,6 @@ _PENDING = "_helpdesk_permission_change_pending"
 
 def change_pending() -> bool:
     """Whether this connection's open transaction changed a user or a permission (keep nothing read now)."""
-    return _is_change_pending()
-
-
-def _is_change_pending() -> bool:
     if not connection.in_atomic_block:
         setattr(connection, _PENDING, False)  # whatever was open has committed or rolled back by now
         return False

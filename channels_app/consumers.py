@@ -11,7 +11,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels_app import realtime
 
 
-class AgentInboxConsumer(AsyncJsonWebsocketConsumer):
+class AgentInboxConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketConsumer):
     """Live inbox updates for signed-in staff; ``{"action": "catch_up", "since": N}`` replays missed events."""
 
     async def connect(self) -> None:
@@ -51,11 +51,4 @@ class AgentInboxConsumer(AsyncJsonWebsocketConsumer):
             return
         missed = await database_sync_to_async(realtime.events_since)(group=realtime.AGENT_INBOX_GROUP, sequence=since)
         for event in missed:
-            await self.send_json(event)
-
-    async def realtime_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["event"])
-
-    async def realtime_events(self, message: dict[str, Any]) -> None:
-        for event in message["events"]:
             await self.send_json(event)

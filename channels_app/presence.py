@@ -57,7 +57,7 @@ def _access_ticket(user: Any, ticket_id: int) -> bool:
     return True
 
 
-class TicketPresenceConsumer(AsyncJsonWebsocketConsumer):
+class TicketPresenceConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketConsumer):
     """``{"action": "viewing"|"typing"}`` frames in; presence lists and ticket changes out."""
 
     async def connect(self) -> None:
@@ -102,10 +102,3 @@ class TicketPresenceConsumer(AsyncJsonWebsocketConsumer):
     async def presence_changed(self, message: dict[str, Any]) -> None:
         others = [person for person in message["people"] if person["user_id"] != self.user_id]
         await self.send_json({"type": "presence", "people": others})
-
-    async def realtime_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["event"])
-
-    async def realtime_events(self, message: dict[str, Any]) -> None:
-        for event in message["events"]:
-            await self.send_json(event)

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
 
@@ -92,6 +93,19 @@ async def _groups_with_members(layer: Any, groups: list[str]) -> list[str]:
         counts = await pipeline.execute()
         listened.update(group for group, count in zip(server_groups, counts, strict=True) if count)
     return [group for group in groups if group in listened]
+
+
+class RelaysRealtimeEvents:
+    """For websocket consumers in a realtime group: each broadcast event goes to the browser as one frame."""
+
+    send_json: Callable[..., Awaitable[None]]  # the consumer's
+
+    async def realtime_event(self, message: dict[str, Any]) -> None:
+        await self.send_json(message["event"])
+
+    async def realtime_events(self, message: dict[str, Any]) -> None:
+        for event in message["events"]:
+            await self.send_json(event)
 
 
 class _Broadcaster:

@@ -33,6 +33,10 @@ def _is_public(address: str) -> bool:
     return ipaddress.ip_address(address.split("%", 1)[0]).is_global
 
 
+def _refusal(host: str, address: str) -> str:
+    return f"{host} is {address}, a private or local address; webhooks go only to public addresses."
+
+
 def _resolve(host: str, port: int) -> set[str]:
     return {info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
 
@@ -58,7 +62,7 @@ def webhook_url_refusal(url: str) -> str:
         return ""
     for address in sorted(addresses):
         if not _is_public(address):
-            return f"{host} is {address}, a private or local address; webhooks go only to public addresses."
+            return _refusal(host, address)
     return ""
 
 
@@ -81,9 +85,7 @@ class _PublicPeerOnly:
         address = sock.getpeername()[0]
         if not _is_public(address):
             sock.close()
-            raise PrivateAddressRefused(
-                f"{self.host} is {address}, a private or local address; webhooks go only to public addresses."
-            )
+            raise PrivateAddressRefused(_refusal(self.host, address))
         return sock
 
 

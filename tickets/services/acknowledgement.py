@@ -14,6 +14,7 @@ from django.utils.translation import pgettext
 from tickets.models import AcknowledgementRequest, AutoAcknowledgement, Message, Ticket
 from tickets.services.delivery import message_deliver_or_queue
 from tickets.services.outbound import message_create_outbound
+from tickets.services.requeue import requeue_untouched
 from tickets.services.sla import sla_first_response_due_at
 
 logger = logging.getLogger(__name__)
@@ -67,10 +68,11 @@ def acknowledgement_text(*, ticket: Ticket) -> str:
     return f"{greeting}\n\n{body}"
 
 
-def _queue(ticket_id: int) -> None:
+def _queue(ticket_ids: list[int]) -> None:
     from tickets.tasks import send_auto_acknowledgement_task
 
-    send_auto_acknowledgement_task.delay(ticket_id)
+    for ticket_id in ticket_ids:
+        send_auto_acknowledgement_task.delay(ticket_id)
 
 
 def ticket_request_acknowledgement(*, ticket: Ticket) -> None:
@@ -81,7 +83,7 @@ def ticket_request_acknowledgement(*, ticket: Ticket) -> None:
     """
     AcknowledgementRequest.objects.create(ticket=ticket)
     ticket_id = ticket.pk
-    transaction.on_commit(lambda: _queue(ticket_id), robust=True)
+    transaction.on_commit(lambda: _queue([ticket_id]), robust=True)
 
 
 def acknowledgement_requests_requeue_stale(*, now: datetime | None = None) -> int:
@@ -94,19 +96,14 @@ def acknowledgement_requests_requeue_stale(*, now: datetime | None = None) -> in
     abandoned, _kinds = AcknowledgementRequest.objects.filter(created_at__lt=now - REQUEST_GIVE_UP_AGE).delete()
     if abandoned:
         logger.warning("gave up %s acknowledgements still owed after %s", abandoned, REQUEST_GIVE_UP_AGE)
-    stale = list(
-        AcknowledgementRequest.objects.filter(updated_at__lt=now - STALE_REQUEST_AGE)
-        .order_by("updated_at")
-        .values_list("ticket_id", flat=True)[:STALE_REQUEST_BATCH]
+    return requeue_untouched(
+        AcknowledgementRequest.objects.filter(updated_at__lt=now - STALE_REQUEST_AGE),
+        key="ticket_id",
+        now=now,
+        batch=STALE_REQUEST_BATCH,
+        queue=_queue,
+        what="owed acknowledgements",
     )
-    if not stale:
-        return 0
-    # Touched, so the next sweep leaves them to the tasks queued now.
-    AcknowledgementRequest.objects.filter(ticket_id__in=stale).update(updated_at=now)
-    for ticket_id in stale:
-        _queue(ticket_id)
-    logger.warning("queued %s owed acknowledgements again", len(stale))
-    return len(stale)
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from tickets.delivery import sender_for
 from tickets.models import MessageDelivery
+from tickets.services.requeue import requeue_untouched
 
 logger = logging.getLogger(__name__)
 
@@ -71,19 +72,17 @@ def deliveries_requeue_stale(*, now: datetime | None = None) -> int:
     the two would leave it pending with nothing to send it. Sending is idempotent (the row is
     locked and checked), so queueing one that is merely slow sends nothing twice.
     """
+    now = now or timezone.now()
+    pending = MessageDelivery.objects.filter(
+        status=MessageDelivery.Status.PENDING, updated_at__lt=now - STALE_DELIVERY_AGE
+    )
+    return requeue_untouched(
+        pending, key="message_id", now=now, batch=STALE_DELIVERY_BATCH, queue=_queue, what="stale pending deliveries"
+    )
+
+
+def _queue(message_ids: list[int]) -> None:
     from tickets.tasks import deliver_message_task
 
-    now = now or timezone.now()
-    stale = list(
-        MessageDelivery.objects.filter(status=MessageDelivery.Status.PENDING, updated_at__lt=now - STALE_DELIVERY_AGE)
-        .order_by("updated_at")
-        .values_list("message_id", flat=True)[:STALE_DELIVERY_BATCH]
-    )
-    if not stale:
-        return 0
-    # Touched, so the next sweep leaves them to the tasks queued now.
-    MessageDelivery.objects.filter(message_id__in=stale, status=MessageDelivery.Status.PENDING).update(updated_at=now)
-    for message_id in stale:
+    for message_id in message_ids:
         deliver_message_task.delay(message_id)
-    logger.warning("queued %s stale pending deliveries again", len(stale))
-    return len(stale)

@@ -29,6 +29,7 @@ from tickets.choices import TicketStatus
 from tickets.events import TicketChange
 from tickets.models import Tag, Ticket, WebhookDelivery, WebhookEndpoint
 from tickets.rule_cache import cached_rules
+from tickets.services.requeue import requeue_untouched
 from tickets.webhook_addresses import PrivateAddressRefused, webhook_session, webhook_url_refusal
 
 logger = logging.getLogger(__name__)
@@ -232,19 +233,15 @@ def webhook_deliveries_requeue_stale(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     cutoff = now - STALE_WEBHOOK_AGE
-    stale = list(
-        WebhookDelivery.objects.filter(status=Status.PENDING, updated_at__lt=cutoff)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=cutoff))
-        .order_by("updated_at")
-        .values_list("pk", flat=True)[:STALE_WEBHOOK_BATCH]
+    due_long_ago = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=cutoff)
+    return requeue_untouched(
+        WebhookDelivery.objects.filter(due_long_ago, status=Status.PENDING, updated_at__lt=cutoff),
+        key="pk",
+        now=now,
+        batch=STALE_WEBHOOK_BATCH,
+        queue=_enqueue,
+        what="stale webhook deliveries",
     )
-    if not stale:
-        return 0
-    # Touched, so the next sweep leaves them to the tasks queued now.
-    WebhookDelivery.objects.filter(pk__in=stale, status=Status.PENDING).update(updated_at=now)
-    _enqueue(stale)
-    logger.warning("queued %s stale webhook deliveries again", len(stale))
-    return len(stale)
 
 
 # --- Delivering -------------------------------------------------------------------------------------
