@@ -1,7 +1,8 @@
 """The inbound SMTP listener: accepts mail on SMTP_INBOUND_PORT and hands each message to email_receive.
 
 A message is answered 250 only after it is committed (as a ticket message or in
-quarantine); any failure answers 451 so the sending server retries and nothing is lost.
+quarantine); any failure answers 451 so the sending server retries and nothing is lost. While the
+workers are behind on acknowledgements, a message waits before it is taken (channels_app.inbound_pacing).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.db import close_old_connections
 
 from channels_app.email_inbound import email_receive
+from channels_app.inbound_pacing import InboundPacing, inbound_pacing_from_settings
 from channels_app.models import QuarantinedEmail
 
 logger = logging.getLogger(__name__)
@@ -36,8 +38,9 @@ def _receive_blocking(raw: bytes, sender: str, recipients: tuple[str, ...]) -> s
 
 
 class InboundEmailHandler:
-    def __init__(self, *, workers: int = 8) -> None:
+    def __init__(self, *, workers: int = 8, pacing: InboundPacing | None = None) -> None:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smtp-ingest")
+        self.pacing = pacing if pacing is not None else inbound_pacing_from_settings()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
@@ -46,6 +49,7 @@ class InboundEmailHandler:
         recipients = tuple(str(r) for r in envelope.rcpt_tos)
         loop = asyncio.get_running_loop()
         try:
+            await self.pacing.wait_for_room()
             return await loop.run_in_executor(
                 self.executor, _receive_blocking, raw, str(envelope.mail_from or ""), recipients
             )
@@ -54,9 +58,16 @@ class InboundEmailHandler:
             return "451 4.3.0 Temporary failure storing the message; please retry"
 
 
-def smtp_controller(*, host: str, port: int, max_message_bytes: int = MAX_MESSAGE_BYTES, **kwargs: Any) -> Controller:
+def smtp_controller(
+    *,
+    host: str,
+    port: int,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
+    pacing: InboundPacing | None = None,
+    **kwargs: Any,
+) -> Controller:
     return Controller(
-        InboundEmailHandler(),
+        InboundEmailHandler(pacing=pacing),
         hostname=host,
         port=port,
         data_size_limit=max_message_bytes,

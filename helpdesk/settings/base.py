@@ -266,6 +266,10 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="support@helpdesk.localhost")
 SMTP_INBOUND_HOST = env("SMTP_INBOUND_HOST", default="127.0.0.1")
 SMTP_INBOUND_PORT = env.int("SMTP_INBOUND_PORT", default=2525)
+# While more tasks than this wait for a worker, the listener holds each new message before taking it
+# (at most SMTP_INBOUND_MAX_DELAY_SECONDS), so acknowledgements keep pace; 0 never waits.
+SMTP_INBOUND_BACKLOG_LIMIT = env.int("SMTP_INBOUND_BACKLOG_LIMIT", default=100)
+SMTP_INBOUND_MAX_DELAY_SECONDS = env.float("SMTP_INBOUND_MAX_DELAY_SECONDS", default=30.0)
 EMAIL_INBOUND_MAX_ATTACHMENT_BYTES = env.int("EMAIL_INBOUND_MAX_ATTACHMENT_BYTES", default=15 * 1024 * 1024)
 EMAIL_INBOUND_MAX_TOTAL_ATTACHMENT_BYTES = env.int("EMAIL_INBOUND_MAX_TOTAL_ATTACHMENT_BYTES", default=30 * 1024 * 1024)
 IMAP_POLL_BATCH_SIZE = env.int("IMAP_POLL_BATCH_SIZE", default=200)

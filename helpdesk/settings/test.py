@@ -25,6 +25,8 @@ STORE_WEBHOOK_SECRET = "test-store-webhook-secret"  # noqa: S105
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True  # the test receivers listen on 127.0.0.1
 ANYMAIL = {**ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": "test-mailgun-signing-key"}  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False
+# Most tests queue tasks that no worker takes; the pacing tests give the listener a queue of their own.
+SMTP_INBOUND_BACKLOG_LIMIT = 0
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
