@@ -8,7 +8,7 @@ rows that exist at the end, over the time from the first MAIL FROM to the last 2
 While more than --backlog-limit tasks wait for the worker, the listener holds each new message
 before taking it (channels_app.inbound_pacing), as it does in production.
 
-With --with-worker, a Celery worker (``celery -A helpdesk worker --concurrency 2``) runs as a
+With --with-worker, a Celery worker (``celery -A helpdesk worker --concurrency 2``, --worker-pool) runs as a
 subprocess with the same settings, and its outgoing mail goes to a sink SMTP server in this
 process. Acknowledgement latency is measured per new ticket from the 250 reply the client got
 to the AutoAcknowledgement row's created_at and to its MessageDelivery's sent_at (one clock:
@@ -246,7 +246,7 @@ def database_url(settings_dict: dict[str, Any], name: str) -> str:
     return f"postgres://{credentials}@{host}{':' + str(port) if port else ''}/{quote(name, safe='')}"
 
 
-def start_worker(*, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+def start_worker(*, env: dict[str, str], log_path: Path, pool: str) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
@@ -256,6 +256,8 @@ def start_worker(*, env: dict[str, str], log_path: Path) -> subprocess.Popen[byt
         "worker",
         "--concurrency",
         "2",
+        "--pool",
+        pool,
         "--loglevel",
         "WARNING",
         "--without-gossip",
@@ -480,6 +482,12 @@ def main() -> int:
     parser.add_argument("--paced-messages", type=int, default=600)
     parser.add_argument("--ack-timeout", type=float, default=600.0)
     parser.add_argument(
+        "--worker-pool",
+        default="prefork",
+        choices=("prefork", "threads", "solo"),
+        help="the worker's pool; prefork (the default, as deployed) keeps hard time limits and child isolation",
+    )
+    parser.add_argument(
         "--backlog-limit",
         type=int,
         help="queued tasks over which the listener holds new mail (default: SMTP_INBOUND_BACKLOG_LIMIT; "
@@ -546,7 +554,7 @@ def main() -> int:
                 EMAIL_PORT=str(sink_port),
             )
             log_path = Path(media.name) / "worker.log"
-            worker = start_worker(env=env, log_path=log_path)
+            worker = start_worker(env=env, log_path=log_path, pool=args.worker_pool)
             wait_for_worker(app, f"bench-smtp-{os.getpid()}@{socket.gethostname()}", worker)
             log("smtp_inbound: Celery worker ready")
 
@@ -561,6 +569,8 @@ def main() -> int:
             max_delay=settings.SMTP_INBOUND_MAX_DELAY_SECONDS,
         )
         extra["backlog_limit"] = limit
+        if worker is not None:
+            extra["worker_pool"] = args.worker_pool
         port = free_port()
         listener = smtp_controller(host="127.0.0.1", port=port, pacing=pacing)
         listener.start()

@@ -67,8 +67,8 @@ class TaskBacklog:
                 self._connection, self._channel = connection, connection.channel()
             self._size = self._channel.queue_declare(queue=self.queue).message_count
             self._next_reading_at = time.monotonic() + self.reading_seconds
-        except (*connection.connection_errors, *connection.channel_errors) as error:
-            logger.warning("could not read the length of task queue %r (%s); not pacing for now", self.queue, error)
+        except Exception as error:  # whatever the broker answers, mail keeps flowing
+            logger.warning("could not read the length of task queue %r (%r); not pacing for now", self.queue, error)
             self._release(connection)
             self._size = 0
             self._next_reading_at = time.monotonic() + FAILURE_PAUSE_SECONDS

@@ -177,3 +177,29 @@ def test_a_limit_of_zero_never_reads_the_queue(settings):
 
     assert not pacing.is_enabled
     assert pacing.backlog is None
+
+
+def test_a_broker_answering_nonsense_never_stops_mail(transactional_db, caplog):
+    queue_name = f"pacing-test-{uuid.uuid4().hex}"
+    with app.connection_for_write() as connection:
+        client = connection.default_channel.client
+        client.set(queue_name, "not a list")  # LLEN answers WRONGTYPE
+        try:
+            backlog = TaskBacklog(queue=queue_name)
+            pacing = InboundPacing(backlog=backlog, limit=1, max_delay=60, poll_seconds=0.01)
+            controller = smtp_controller(host="127.0.0.1", port=_free_port(), pacing=pacing)
+            controller.start()
+            try:
+                with (
+                    caplog.at_level(logging.WARNING, logger="channels_app.inbound_pacing"),
+                    smtplib.SMTP("127.0.0.1", controller.port) as smtp,
+                ):
+                    assert smtp.send_message(_email(6)) == {}
+            finally:
+                controller.stop()
+                pacing.close()
+        finally:
+            client.delete(queue_name)
+
+    assert Ticket.objects.count() == 1
+    assert any("ResponseError" in record.getMessage() for record in caplog.records)
