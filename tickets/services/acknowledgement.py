@@ -133,11 +133,9 @@ def ticket_acknowledge(*, ticket_id: int) -> Message | None:
     """
     message = ticket_send_auto_acknowledgement(ticket_id=ticket_id, is_queued_after_commit=False)
     if message is not None:
-        message_id: int | None = message.pk
-    else:
-        message_id = (
-            AutoAcknowledgement.objects.filter(ticket_id=ticket_id).values_list("message_id", flat=True).first()
-        )
+        message_deliver_or_queue(message_id=message.pk, message=message)
+        return message
+    message_id = AutoAcknowledgement.objects.filter(ticket_id=ticket_id).values_list("message_id", flat=True).first()
     if message_id is not None:
         message_deliver_or_queue(message_id=message_id)
-    return message
+    return None

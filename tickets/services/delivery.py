@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.delivery import sender_for
-from tickets.models import MessageDelivery
+from tickets.models import Message, MessageDelivery
 from tickets.services.requeue import requeue_untouched
 
 logger = logging.getLogger(__name__)
@@ -22,22 +22,25 @@ STALE_DELIVERY_AGE = timedelta(minutes=15)
 STALE_DELIVERY_BATCH = 500
 
 
-def message_deliver(*, message_id: int) -> bool:
+def message_deliver(*, message_id: int, message: Message | None = None) -> bool:
     """Send the message if it has not been sent; returns True when this call sent it.
 
     The outbox row stays locked while the channel sends, so a duplicate task waits
     and then finds it sent. If the process dies mid-send the transaction rolls back
     and a retry sends again (at-least-once at the crash point, never twice otherwise).
+    A caller that has just recorded the message passes it (with its ticket and customer
+    loaded), and only the outbox row is read again.
     """
     with transaction.atomic():
-        delivery = (
-            MessageDelivery.objects.select_for_update()
-            .select_related("message__ticket__customer")
-            .get(message_id=message_id)
-        )
+        deliveries = MessageDelivery.objects.select_for_update()
+        if message is None:
+            delivery = deliveries.select_related("message__ticket__customer").get(message_id=message_id)
+            message = delivery.message
+        else:
+            delivery = deliveries.get(message_id=message_id)
         if delivery.status == MessageDelivery.Status.SENT:
             return False
-        sender_for(delivery.message.channel)(delivery.message)
+        sender_for(message.channel)(message)
         delivery.status = MessageDelivery.Status.SENT
         delivery.attempts += 1
         delivery.sent_at = timezone.now()
@@ -53,12 +56,12 @@ def message_delivery_failed(*, message_id: int, error: str) -> None:
     )
 
 
-def message_deliver_or_queue(*, message_id: int) -> bool:
+def message_deliver_or_queue(*, message_id: int, message: Message | None = None) -> bool:
     """Send now from this process; a transient failure hands the message to the retrying delivery task."""
     from tickets.tasks import deliver_message_task
 
     try:
-        return message_deliver(message_id=message_id)
+        return message_deliver(message_id=message_id, message=message)
     except TRANSIENT_DELIVERY_ERRORS as error:
         logger.warning("delivering message %s failed (%s); the delivery task will retry", message_id, error)
         deliver_message_task.delay(message_id)
