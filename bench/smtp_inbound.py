@@ -96,10 +96,15 @@ class Sent:
 class Batch:
     sent: list[Sent] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    client_cpu_seconds: float = 0.0  # the SMTP client threads' own CPU, which the listener's process figure includes
 
     def add(self, item: Sent) -> None:
         with self.lock:
             self.sent.append(item)
+
+    def add_client_cpu(self, seconds: float) -> None:
+        with self.lock:
+            self.client_cpu_seconds += seconds
 
 
 def free_port() -> int:
@@ -187,6 +192,13 @@ def send_batch(*, port: int, plans: list[list[Outgoing]], rate: float | None) ->
     interval = len(plans) / rate if rate else 0.0
 
     def client(worker: int) -> None:
+        cpu_started = time.thread_time()
+        try:
+            send_plan(worker)
+        finally:
+            batch.add_client_cpu(time.thread_time() - cpu_started)
+
+    def send_plan(worker: int) -> None:
         with smtplib.SMTP("127.0.0.1", port, timeout=120) as connection:
             connection.ehlo("client.example.com")
             next_at = time.monotonic()
@@ -390,23 +402,44 @@ class CpuSnapshot:
     listener_db: float
     worker_app: float
     worker_db: float
+    sink: float
 
     @classmethod
-    def take(cls, worker: subprocess.Popen[bytes] | None) -> CpuSnapshot:
+    def take(cls, worker: subprocess.Popen[bytes] | None, sink: Any = None) -> CpuSnapshot:
         return cls(
             listener_app=time.process_time(),
             listener_db=backend_cpu_seconds(LISTENER_APPLICATION),
             worker_app=process_tree_cpu_seconds(worker.pid) if worker else 0.0,
             worker_db=backend_cpu_seconds(WORKER_APPLICATION) if worker else 0.0,
+            sink=thread_cpu_seconds(sink._thread) if sink is not None else 0.0,
         )
 
 
+def thread_cpu_seconds(thread: threading.Thread | None) -> float:
+    """User + system CPU of one thread of this process, from /proc (0 if it is gone)."""
+    if thread is None or thread.native_id is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def report_cpu(
-    label: str, *, start: CpuSnapshot, ingested: CpuSnapshot, drained: CpuSnapshot | None, messages: int, **extra: Any
+    label: str,
+    *,
+    start: CpuSnapshot,
+    ingested: CpuSnapshot,
+    drained: CpuSnapshot | None,
+    messages: int,
+    client_cpu_seconds: float,
+    **extra: Any,
 ) -> None:
     """CPU per message: the listener process (parsing, ingest, this bench's SMTP clients and sink) and its
     PostgreSQL backends while mail came in; the worker and its backends until the queue was empty.
-    With a local database this is what 2 idle cores would have to spend, whatever else runs now."""
+    With a local database this is what 2 idle cores would have to spend, whatever else runs now.
+    The bench's own SMTP clients and sink are also shown apart, and the listener without them."""
     if not database_is_local() or messages == 0:
         return
     per = 1000 / messages
@@ -416,6 +449,9 @@ def report_cpu(
     }
     for name, value in listener.items():
         emit(BENCH, f"{label}_{name}_cpu_per_message", round(value, 2), "ms", **extra)
+    bench_side = client_cpu_seconds * per + (ingested.sink - start.sink) * per
+    emit(BENCH, f"{label}_bench_clients_and_sink_cpu_per_message", round(bench_side, 2), "ms", **extra)
+    emit(BENCH, f"{label}_listener_own_cpu_per_message", round(listener["listener_app"] - bench_side, 2), "ms", **extra)
     cores = os.cpu_count() or 1
     ingest = sum(listener.values())
     emit(
@@ -579,16 +615,24 @@ def main() -> int:
             run=run, count=args.messages, clients=args.clients, reply_every=args.reply_every, offset=0
         )
         before = Message.objects.filter(direction="inbound").count()
-        start = CpuSnapshot.take(worker)
+        start = CpuSnapshot.take(worker, sink)
         batch, first, last = send_batch(port=port, plans=plans, rate=None)
-        ingested = CpuSnapshot.take(worker)
+        ingested = CpuSnapshot.take(worker, sink)
         inbound = Message.objects.filter(direction="inbound").count() - before
         report_batch("burst", batch, first, last, inbound, with_worker=bool(worker), **extra)
         drained = None
         if worker is not None:
             report_latency("burst", batch, timeout=args.ack_timeout, **extra)
-            drained = CpuSnapshot.take(worker)
-        report_cpu("burst", start=start, ingested=ingested, drained=drained, messages=inbound, **extra)
+            drained = CpuSnapshot.take(worker, sink)
+        report_cpu(
+            "burst",
+            start=start,
+            ingested=ingested,
+            drained=drained,
+            messages=inbound,
+            client_cpu_seconds=batch.client_cpu_seconds,
+            **extra,
+        )
         if worker is not None:
             if args.paced_rate > 0 and args.paced_messages > 0:
                 plans = compose_batch(
