@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import hashlib
 import mimetypes
 import re
@@ -16,8 +17,10 @@ from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses
 from html.parser import HTMLParser
+from typing import cast
 
 from charset_normalizer import from_bytes
 from django.conf import settings
@@ -34,6 +37,34 @@ REFUSED_EXTENSIONS = frozenset(
 REFUSED_TYPES = frozenset(
     {"application/x-msdownload", "application/x-dosexec", "application/x-msdos-program", "application/x-ms-installer"}
 )
+
+
+class _RememberingPolicy(EmailPolicy):
+    """``email.policy.default``, remembering the headers it has parsed.
+
+    Reading one multipart message asks for its parts' Content-Type twenty times or more (finding the
+    body, walking the parts, each part's disposition), and the default policy parses the header
+    again each time. Header objects are immutable, so one parse serves every ask. Only short values
+    are kept, so a sender of huge headers cannot fill the memory.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        if hasattr(value, "name"):
+            return value
+        if len(value) > _REMEMBERED_HEADER_CHARS:
+            return policy.default.header_fetch_parse(name, value)
+        return _parsed_header(name, value)
+
+
+_REMEMBERED_HEADER_CHARS = 1000
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_header(name: str, value: str) -> str:
+    return policy.default.header_fetch_parse(name, value)
+
+
+PARSING_POLICY = _RememberingPolicy()
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _PLUS_TICKET = re.compile(r"\+t(\d{1,12})@", re.IGNORECASE)
 _AUTOMATED_LOCAL_PARTS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply")
@@ -379,7 +410,7 @@ def _report_blocks(part: Message) -> list[Message]:
     if isinstance(payload, list):
         return [block for block in payload if isinstance(block, Message)]
     text = payload if isinstance(payload, str) else ""
-    parser = BytesParser(policy=policy.default)
+    parser = BytesParser(policy=PARSING_POLICY)
     return [parser.parsebytes(block.strip().encode("utf-8", "surrogateescape")) for block in text.split("\n\n")]
 
 
@@ -530,7 +561,7 @@ def _ticket_number_hint(message: Message, recipients: tuple[str, ...]) -> int | 
 def parse_email(raw: bytes, *, recipients: tuple[str, ...] = ()) -> InboundMessage | DeliveryReport:
     """Read one raw message; raises UnparseableEmailError with the reason when it cannot become a ticket message."""
     try:
-        message = BytesParser(policy=policy.default).parsebytes(raw)
+        message = cast(EmailMessage, BytesParser(policy=PARSING_POLICY).parsebytes(raw))
     except Exception as error:  # the parser is lenient; anything it raises is a broken message
         raise UnparseableEmailError(f"The message could not be read: {error}") from error
     if not message.keys():
