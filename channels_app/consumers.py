@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from channels_app import realtime
+from tickets.access import VIEW_TICKET
 
 
 class AgentInboxConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketConsumer):
@@ -18,6 +19,9 @@ class AgentInboxConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketConsum
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_staff:
             await self.close(code=4401)
+            return
+        if not await database_sync_to_async(user.has_perm)(VIEW_TICKET):
+            await self.close(code=4403)  # staff who may not read tickets hear nothing of them
             return
         self.personal_group = realtime.staff_group(user.pk)
         await self.channel_layer.group_add(realtime.AGENT_INBOX_GROUP, self.channel_name)

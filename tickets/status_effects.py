@@ -75,7 +75,7 @@ def tickets_close_solved(*, now: datetime | None = None) -> int:
         "pk", flat=True
     )[:1000]:
         with transaction.atomic():
-            ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket_id)
+            ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket_id)
             if ticket.status != TicketStatus.SOLVED or ticket.solved_at is None or ticket.solved_at > cutoff:
                 continue
             ticket_apply_status(ticket=ticket, status=TicketStatus.CLOSED, actor=None)
@@ -93,7 +93,7 @@ def tickets_remind_pending(*, now: datetime | None = None) -> int:
         status=TicketStatus.PENDING, status_changed_at__lte=cutoff, pending_reminder_sent_at__isnull=True
     ).values_list("pk", flat=True)[:1000]:
         with transaction.atomic():
-            ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket_id)
+            ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket_id)
             if ticket.status != TicketStatus.PENDING or ticket.pending_reminder_sent_at is not None:
                 continue
             message_create_outbound(ticket=ticket, body_text=pending_reminder_text(ticket=ticket), is_automatic=True)

@@ -70,7 +70,8 @@
       }
       refreshRows();
     };
-    socket.onclose = function () {
+    socket.onclose = function (closed) {
+      if (closed.code === 4401 || closed.code === 4403) { setStatus("offline", "Live updates are off"); return; }
       setStatus("offline", "Reconnecting…");
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 10000);

@@ -91,6 +91,23 @@ def test_a_socket_without_an_active_staff_session_is_closed_with_4401(who):
     assert async_to_sync(scenario)() == (False, 4401)
 
 
+def test_staff_who_may_not_read_tickets_hear_nothing_of_them():
+    from django.contrib.auth.models import Permission
+
+    staff = UserFactory()
+    staff.groups.clear()
+    staff.user_permissions.add(*Permission.objects.filter(codename="view_customer"))
+    cookie = session_cookie_for(staff)
+
+    async def scenario():
+        communicator = inbox_communicator(cookie=cookie)
+        result = await communicator.connect(timeout=5)
+        await communicator.disconnect()
+        return result
+
+    assert async_to_sync(scenario)() == (False, 4403)
+
+
 def test_a_socket_from_a_foreign_origin_is_refused(agent):
     cookie = session_cookie_for(agent)
 

@@ -1,3 +1,5 @@
+import importlib
+
 import pytest
 from django.db import transaction
 
@@ -100,6 +102,46 @@ def test_an_email_to_a_closed_ticket_opens_a_follow_up_ticket():
     assert follow_up.is_new_ticket is True
     assert Ticket.objects.count() == 2
     assert Customer.objects.count() == 1
+
+
+def _threading_finds_a_copy_read_before(monkeypatch, ticket):
+    """Threading read the ticket unlocked; whatever happens to it afterwards, ingest holds that old copy."""
+    ingest_module = importlib.import_module("tickets.services.ingest")  # the package re-exports ingest()
+
+    stale = Ticket.objects.get(pk=ticket.pk)
+    monkeypatch.setattr(ingest_module, "_thread_target", lambda *_args, **_kwargs: stale)
+
+
+def test_a_reply_to_a_ticket_that_closed_after_threading_read_it_opens_a_follow_up(monkeypatch):
+    first = ingest(inbound=_email())
+    Ticket.objects.filter(pk=first.ticket.pk).update(status=TicketStatus.SOLVED)
+    _threading_finds_a_copy_read_before(monkeypatch, first.ticket)
+    Ticket.objects.filter(pk=first.ticket.pk).update(status=TicketStatus.CLOSED)  # auto-close got there first
+
+    reply = ingest(
+        inbound=_email(external_message_id="<race@mail.example.test>", references=("<first@mail.example.test>",))
+    )
+
+    assert reply.is_new_ticket is True
+    assert reply.ticket.pk != first.ticket.pk
+    assert reply.message.ticket_id == reply.ticket.pk
+    assert Ticket.objects.get(pk=first.ticket.pk).messages.count() == 1
+
+
+def test_a_reply_to_a_ticket_merged_after_threading_read_it_joins_the_survivor(monkeypatch):
+    first = ingest(inbound=_email())
+    survivor = ingest(inbound=_email(subject="Another question", external_message_id="<other@mail.example.test>"))
+    assert survivor.ticket.pk != first.ticket.pk
+    _threading_finds_a_copy_read_before(monkeypatch, first.ticket)
+    Ticket.objects.filter(pk=first.ticket.pk).update(merged_into=survivor.ticket, status=TicketStatus.CLOSED)
+
+    reply = ingest(
+        inbound=_email(external_message_id="<race2@mail.example.test>", references=("<first@mail.example.test>",))
+    )
+
+    assert reply.is_new_ticket is False
+    assert reply.ticket.pk == survivor.ticket.pk
+    assert reply.message.ticket_id == survivor.ticket.pk
 
 
 def test_html_bodies_are_sanitised():

@@ -307,6 +307,52 @@ def test_a_complaint_gets_a_thirty_day_clock_and_one_extension_notice(agent):
     assert "more time" in notice.body_text
 
 
+def test_a_complaint_reason_removed_again_stops_the_clock_and_no_notice_goes_out(agent):
+    ticket = _ticket()
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=timezone.now() - timedelta(days=27))
+    TagFactory(name="complaint", is_complaint=True)
+    TagFactory(name="damaged")
+    ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["complaint", "damaged"])
+
+    ticket_set_tags(ticket_id=ticket.pk, actor=agent, remove=["complaint"])
+
+    ticket.refresh_from_db()
+    assert ticket.complaint_due_at is None
+    assert complaints_send_extension_notices() == 0
+    assert not Message.objects.filter(ticket=ticket, direction=MessageDirection.OUTBOUND).exists()
+
+
+def test_a_complaint_reason_removed_after_the_notice_keeps_the_promised_date(agent):
+    ticket = _ticket()
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=timezone.now() - timedelta(days=27))
+    TagFactory(name="complaint", is_complaint=True)
+    ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["complaint"])
+    assert complaints_send_extension_notices() == 1
+    ticket.refresh_from_db()
+    promised = ticket.complaint_due_at
+
+    ticket_set_tags(ticket_id=ticket.pk, actor=agent, remove=["complaint"])
+
+    ticket.refresh_from_db()
+    assert ticket.complaint_due_at == promised
+
+
+def test_merging_a_complaint_carries_its_deadline_to_the_surviving_ticket(agent):
+    complaint = _ticket()
+    Ticket.objects.filter(pk=complaint.pk).update(created_at=timezone.now() - timedelta(days=27))
+    TagFactory(name="complaint", is_complaint=True)
+    ticket_set_tags(ticket_id=complaint.pk, actor=agent, add=["complaint"])
+    complaint.refresh_from_db()
+    survivor = TicketFactory(customer=complaint.customer, status=TicketStatus.OPEN)
+
+    ticket_merge(source_id=complaint.pk, target_id=survivor.pk, actor=agent)
+
+    survivor.refresh_from_db()
+    assert survivor.complaint_due_at == complaint.complaint_due_at
+    assert complaints_send_extension_notices() == 1
+    assert Message.objects.filter(ticket=survivor, direction=MessageDirection.OUTBOUND, is_automatic=True).exists()
+
+
 def test_assigning_to_a_non_staff_user_is_refused(agent):
     ticket = _ticket()
     outsider = UserFactory(is_staff=False, role="")
@@ -346,3 +392,21 @@ def test_a_split_ticket_gets_the_desks_rules_and_its_own_sla(agent):
     new_ticket = ticket_split(message_id=other.pk, actor=agent)
 
     assert SlaTarget.objects.filter(ticket=new_ticket, kind="first_response").count() == 1
+
+
+def test_a_split_ticket_counts_from_when_the_customer_wrote_not_from_the_split(agent):
+    from tickets.models import SlaPolicy, SlaTarget
+
+    SlaPolicy.objects.create(name="Default", first_response_minutes=60)
+    ticket = _ticket()
+    MessageFactory(ticket=ticket)
+    question = MessageFactory(ticket=ticket, body_text="Separate question")
+    written_at = timezone.now() - timedelta(hours=6)
+    Message.objects.filter(pk=question.pk).update(created_at=written_at)
+
+    new_ticket = ticket_split(message_id=question.pk, actor=agent)
+
+    new_ticket.refresh_from_db()
+    assert new_ticket.created_at == written_at
+    target = SlaTarget.objects.get(ticket=new_ticket, kind="first_response")
+    assert target.started_at == written_at

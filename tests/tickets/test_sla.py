@@ -614,6 +614,25 @@ def test_a_breach_is_recorded_once_raises_the_priority_and_tells_the_lead(watche
     ]
 
 
+def test_a_clock_paused_just_after_its_due_time_is_still_escalated_once(watched_ticket, lead, notifications):
+    # Due at 10:00; the agent sets the ticket pending at 10:00:30, before the breach job's next run.
+    change_status(watched_ticket, S.PENDING, utc(2025, 1, 13, 10, 0, 30))
+    first = targets(watched_ticket)[K.FIRST_RESPONSE]
+    assert (first.breached_at, first.due_at) == (utc(2025, 1, 13, 10, 0), None)
+
+    assert sla_mark_breaches(now=utc(2025, 1, 13, 10, 1)) == 1
+    assert sla_mark_breaches(now=utc(2025, 1, 13, 10, 2)) == 0
+    change_status(watched_ticket, S.OPEN, utc(2025, 1, 13, 11, 0))
+    assert sla_mark_breaches(now=utc(2025, 1, 13, 11, 5)) == 0
+
+    watched_ticket.refresh_from_db()
+    assert watched_ticket.priority == Priority.HIGH
+    assert [(user_id, kind) for user_id, kind, _payload in notifications] == [(lead.pk, "sla_breach")]
+    first = targets(watched_ticket)[K.FIRST_RESPONSE]
+    assert first.breached_at == utc(2025, 1, 13, 10, 0)
+    assert first.breach_escalated_at == utc(2025, 1, 13, 10, 1)
+
+
 def test_met_targets_are_never_breached(watched_ticket, notifications):
     sla_after_agent_reply(ticket=watched_ticket, replied_at=utc(2025, 1, 13, 9, 30))
 

@@ -285,6 +285,24 @@ def test_bulk_status_reports_the_tickets_that_refused(agent_client):
     assert open_ticket.status == TicketStatus.SOLVED
 
 
+def test_bulk_changes_need_the_change_permission_like_the_ticket_page(client):
+    ticket = TicketFactory(status=TicketStatus.OPEN)
+    reader = UserFactory(role=Role.AGENT)
+    reader.groups.clear()
+    reader.user_permissions.add(*Permission.objects.filter(codename__in=["view_ticket"]))
+    client.force_login(reader)
+
+    response = client.post(
+        reverse("tickets:bulk"),
+        {"ticket_ids": str(ticket.pk), "action": "status", "status": TicketStatus.SOLVED},
+        follow=True,
+    )
+
+    assert "You may read this ticket but not change it." in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.OPEN
+
+
 def test_the_inbox_works_on_a_phone_sized_layout_without_horizontal_markup(agent_client, ticket):
     response = agent_client.get(reverse("tickets:inbox"))
 

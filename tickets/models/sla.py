@@ -123,6 +123,9 @@ class SlaTarget(TimeStampedModel):
     remaining_business_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Kept while paused.")
     met_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
+    breach_escalated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the breach raised the priority and reached the team lead."
+    )
     assignee_warned_at = models.DateTimeField(null=True, blank=True)
     lead_warned_at = models.DateTimeField(null=True, blank=True)
 
@@ -134,7 +137,12 @@ class SlaTarget(TimeStampedModel):
                 fields=["due_at"],
                 name="sla_target_running",
                 condition=models.Q(met_at__isnull=True, due_at__isnull=False),
-            )
+            ),
+            models.Index(
+                fields=["ticket"],
+                name="sla_target_unescalated",
+                condition=models.Q(met_at__isnull=True, breached_at__isnull=False, breach_escalated_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -109,7 +109,7 @@ def acknowledgement_requests_requeue_stale(*, now: datetime | None = None) -> in
 @transaction.atomic
 def ticket_send_auto_acknowledgement(*, ticket_id: int, is_queued_after_commit: bool = True) -> Message | None:
     """Record the acknowledgement for a ticket (and queue it); returns None when one already exists."""
-    ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket_id)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket_id)
     AcknowledgementRequest.objects.filter(ticket_id=ticket_id).delete()
     if AutoAcknowledgement.objects.filter(ticket=ticket).exists():
         return None

@@ -29,7 +29,7 @@ def tickets_bulk_update(
     result = BulkResult()
     for ticket_id in ticket_ids:
         try:
-            ticket = access_ticket(actor, ticket_id)
+            ticket = access_ticket(actor, ticket_id, for_change=True)
             if action == "assign_me":
                 ticket_assign(ticket_id=ticket.pk, actor=actor, assignee=actor)
             elif action == "assign":

@@ -25,6 +25,16 @@ def complaint_start_clock(*, ticket: Ticket) -> None:
         )
 
 
+def complaint_stop_clock(*, ticket: Ticket) -> None:
+    """The ticket is no longer a complaint (its last complaint reason was removed): no deadline, no notice.
+
+    Once the customer has been told a new date, that promise stands and the clock stays.
+    """
+    if ticket.complaint_due_at is not None and ticket.complaint_extension_sent_at is None:
+        ticket.complaint_due_at = None
+        Ticket.objects.filter(pk=ticket.pk, complaint_extension_sent_at__isnull=True).update(complaint_due_at=None)
+
+
 def complaint_extension_text(*, ticket: Ticket, new_date: datetime) -> str:
     with translation.override(ticket.customer.language or "en"):
         return _(
@@ -48,7 +58,7 @@ def complaints_send_extension_notices(*, now: datetime | None = None) -> int:
     sent = 0
     for ticket_id in due_ids:
         with transaction.atomic():
-            ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket_id)
+            ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket_id)
             if ticket.complaint_extension_sent_at is not None or ticket.status not in UNRESOLVED_STATUSES:
                 continue
             assert ticket.complaint_due_at is not None  # noqa: S101 - filtered above

@@ -32,7 +32,7 @@ def message_deliver(*, message_id: int, message: Message | None = None) -> bool:
     loaded), and only the outbox row is read again.
     """
     with transaction.atomic():
-        deliveries = MessageDelivery.objects.select_for_update()
+        deliveries = MessageDelivery.objects.select_for_update(of=("self",))  # not the ticket: sending may be slow
         if message is None:
             delivery = deliveries.select_related("message__ticket__customer").get(message_id=message_id)
             message = delivery.message

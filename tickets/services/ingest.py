@@ -144,6 +144,26 @@ def _thread_target(inbound: InboundMessage, customer: Customer, order: Order | N
     return None
 
 
+# Merges form chains (A into B, later B into C); a message follows at most this many links.
+_MAX_MERGE_LINKS = 10
+
+
+def _lock_open_conversation(target: Ticket) -> Ticket | None:
+    """The ticket the message continues, locked: the survivor if it was merged; None if it is closed.
+
+    Checked again under the lock: the copy threading found was read unlocked, and the ticket may have
+    been closed (auto-close, an agent) or merged since. A closed conversation stays closed; the
+    customer gets a follow-up ticket.
+    """
+    ticket_id = ticket_surviving(ticket=target).pk
+    for _link in range(_MAX_MERGE_LINKS):
+        ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket_id)
+        if ticket.merged_into_id is None:
+            return None if ticket.status == TicketStatus.CLOSED else ticket
+        ticket_id = ticket.merged_into_id
+    return None
+
+
 def _store_attachments(message: Message, attachments: tuple[InboundAttachment, ...]) -> None:
     from django.core.files.base import ContentFile
 
@@ -172,13 +192,10 @@ def _record(inbound: InboundMessage) -> IngestResult:
     # A customer created just now has no orders and no tickets: only a Message-ID can thread their message.
     order = None if is_new_customer else _mentioned_order(inbound, customer)
     target = _thread_target(inbound, customer, order) if inbound.references or not is_new_customer else None
-    if target is not None:
-        target = ticket_surviving(ticket=target)
-        if target.status == TicketStatus.CLOSED:
-            target = None  # a closed conversation stays closed; the customer gets a follow-up ticket
-    is_new_ticket = target is None
+    conversation = _lock_open_conversation(target) if target is not None else None
+    is_new_ticket = conversation is None
     received_at = inbound.received_at or timezone.now()
-    if target is None:
+    if conversation is None:
         ticket = Ticket.objects.create(
             subject=(inbound.subject or inbound.body_text[:80] or "(no subject)")[:255],
             customer=customer,
@@ -188,7 +205,7 @@ def _record(inbound: InboundMessage) -> IngestResult:
             order=order,
         )
     else:
-        ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=target.pk)
+        ticket = conversation
         Ticket.objects.filter(pk=ticket.pk).update(last_message_at=received_at, version=F("version") + 1)
         ticket.refresh_from_db(fields=["last_message_at", "version"])
         # The customer's answer reopens a solved or pending ticket, through the status table like any

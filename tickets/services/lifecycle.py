@@ -108,10 +108,15 @@ def ticket_set_tags(
     ticket.tags.remove(*[known[name] for name in remove_names if name in known])
     ticket_touch(ticket=ticket, is_conversation_change=False)
     _record(ticket, actor, TicketActivity.Kind.TAGS, added=sorted(add_names), removed=sorted(remove_names))
-    from tickets.services.complaints import complaint_start_clock
+    from tickets.services.complaints import complaint_start_clock, complaint_stop_clock
 
     if any(known[name].is_complaint for name in add_names):
         complaint_start_clock(ticket=ticket)
+    elif (
+        any(known[name].is_complaint for name in remove_names if name in known)
+        and not ticket.tags.filter(is_complaint=True).exists()
+    ):
+        complaint_stop_clock(ticket=ticket)
     after_ticket_change(ticket=ticket, change="updated")
     return ticket
 

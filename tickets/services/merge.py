@@ -46,7 +46,8 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User, merge_customers
         target.order_id = source.order_id
     target.last_message_at = max(target.last_message_at, source.last_message_at)
     target.created_at = min(target.created_at, source.created_at)
-    ticket_touch(ticket=target, fields=["order_id", "last_message_at", "created_at"])
+    complaint_fields = _carry_complaint_deadline(source=source, target=target)
+    ticket_touch(ticket=target, fields=["order_id", "last_message_at", "created_at", *complaint_fields])
     now = timezone.now()
     previous_status = source.status
     Ticket.objects.filter(pk=source.pk).update(
@@ -65,6 +66,17 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User, merge_customers
     after_ticket_change(ticket=target, change="updated")
     after_ticket_change(ticket=source, change="updated")
     return target
+
+
+def _carry_complaint_deadline(*, source: Ticket, target: Ticket) -> list[str]:
+    """The survivor answers the earlier of the two complaint deadlines, and whether its notice went out."""
+    if source.complaint_due_at is None:
+        return []
+    if target.complaint_due_at is not None and target.complaint_due_at <= source.complaint_due_at:
+        return []
+    target.complaint_due_at = source.complaint_due_at
+    target.complaint_extension_sent_at = source.complaint_extension_sent_at
+    return ["complaint_due_at", "complaint_extension_sent_at"]
 
 
 def _merge_customers_of(*, source: Ticket, target: Ticket, actor: User, allowed: bool) -> str:
@@ -88,13 +100,16 @@ def _merge_customers_of(*, source: Ticket, target: Ticket, actor: User, allowed:
 @transaction.atomic
 def ticket_split(*, message_id: int, actor: User) -> Ticket:
     """Give one customer message its own ticket (the customer asked about something else)."""
-    try:
-        message = Message.objects.select_for_update().select_related("ticket").get(pk=message_id)
-    except Message.DoesNotExist:
-        raise ApplicationError(_("That message does not exist.")) from None
+    # The ticket is locked before its message, in the order merges lock them, so the two never deadlock.
+    ticket_id = Message.objects.filter(pk=message_id).values_list("ticket_id", flat=True).first()
+    if ticket_id is None:
+        raise ApplicationError(_("That message does not exist."))
+    original = Ticket.objects.select_for_update().get(pk=ticket_id)
+    message = Message.objects.select_for_update().get(pk=message_id)
+    if message.ticket_id != original.pk:
+        raise ApplicationError(_("That message has just moved to another ticket; open it there and try again."))
     if message.direction != MessageDirection.INBOUND:
         raise ApplicationError(_("Only a customer's message can be split into a new ticket."))
-    original = Ticket.objects.select_for_update().get(pk=message.ticket_id)
     if original.messages.count() < 2:
         raise ApplicationError(_("The ticket has only this message; there is nothing to split from."))
     subject = (message.body_text.strip().splitlines() or [original.subject])[0][:120]
@@ -109,6 +124,9 @@ def ticket_split(*, message_id: int, actor: User) -> Ticket:
         split_from=original,
         last_message_at=message.created_at,
     )
+    # The customer has waited since they wrote it: the new ticket (and its SLA clocks) starts then.
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=message.created_at)
+    ticket.created_at = message.created_at
     Message.objects.filter(pk=message.pk).update(ticket=ticket)
     message.ticket = ticket
     ticket_on_created(ticket=ticket, first_message=message)

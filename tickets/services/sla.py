@@ -27,7 +27,7 @@ from tickets.events import after_ticket_change, notify_staff
 from tickets.models import BusinessCalendar, CalendarAssignment, SlaPolicy, SlaTarget, Ticket, TicketActivity
 from tickets.rule_cache import cached_rules
 from tickets.services.lifecycle import ticket_touch
-from tickets.status_machine import PAUSED_STATUSES
+from tickets.status_machine import PAUSED_STATUSES, UNRESOLVED_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ _TARGET_FIELDS = (
     "remaining_business_seconds",
     "met_at",
     "breached_at",
+    "breach_escalated_at",
     "assignee_warned_at",
     "lead_warned_at",
     "updated_at",
@@ -187,7 +188,7 @@ def _restart(target: SlaTarget, *, policy: SlaPolicy, at: datetime, seconds: int
     target.policy = policy
     target.started_at = at
     target.due_at = add_business_time(schedule, at, seconds)
-    target.met_at = target.breached_at = target.paused_at = None
+    target.met_at = target.breached_at = target.breach_escalated_at = target.paused_at = None
     target.remaining_business_seconds = None
     target.assignee_warned_at = target.lead_warned_at = None
 
@@ -495,7 +496,16 @@ def sla_send_warnings(*, now: datetime | None = None) -> int:
 
 
 def _breachable_targets(now: datetime) -> Q:
-    return _RUNNING & Q(breached_at__isnull=True, due_at__lte=now, ticket__status__in=WATCHED_STATUSES)
+    overdue = _RUNNING & Q(breached_at__isnull=True, due_at__lte=now, ticket__status__in=WATCHED_STATUSES)
+    # A clock that paused (pending, on hold) after its due time records the breach itself, possibly
+    # before this job saw it running: it is escalated all the same, once, while still unmet.
+    unescalated = Q(
+        met_at__isnull=True,
+        breached_at__isnull=False,
+        breach_escalated_at__isnull=True,
+        ticket__status__in=UNRESOLVED_STATUSES,
+    )
+    return overdue | unescalated
 
 
 def _raise_priority(*, ticket: Ticket, target: SlaTarget) -> None:
@@ -514,7 +524,8 @@ def _raise_priority(*, ticket: Ticket, target: SlaTarget) -> None:
 
 def sla_mark_breaches(*, now: datetime | None = None) -> int:
     """Record each running target past due as breached, once: the ticket's priority goes up a step and the
-    team lead hears of it. Returns how many targets breached."""
+    team lead hears of it. A target whose clock paused after its due time (it recorded the breach
+    itself) is escalated the same way, once. Returns how many targets were escalated."""
     now = now or timezone.now()
     ticket_ids = list(
         SlaTarget.objects.filter(_breachable_targets(now))
@@ -534,7 +545,8 @@ def sla_mark_breaches(*, now: datetime | None = None) -> int:
             changed_tickets: dict[int, Ticket] = {}
             for target in targets:
                 ticket = target.ticket = tickets[target.ticket_id]
-                target.breached_at = target.due_at
+                target.breached_at = target.breached_at or target.due_at
+                target.breach_escalated_at = now
                 target.updated_at = now
                 _raise_priority(ticket=ticket, target=target)
                 changed_tickets[ticket.pk] = ticket
@@ -544,7 +556,9 @@ def sla_mark_breaches(*, now: datetime | None = None) -> int:
                     # For an unassigned ticket this is the lead's only warning.
                     target.lead_warned_at = target.lead_warned_at or now
                 breached += 1
-            SlaTarget.objects.bulk_update(targets, fields=["breached_at", "lead_warned_at", "updated_at"])
+            SlaTarget.objects.bulk_update(
+                targets, fields=["breached_at", "breach_escalated_at", "lead_warned_at", "updated_at"]
+            )
             for ticket in changed_tickets.values():
                 after_ticket_change(ticket=ticket, change="updated")
     return breached
