@@ -9,8 +9,10 @@ Where each kind of message lands:
   In-Reply-To / References, or the Message-ID of the original inside the report) it becomes an
   internal note "Delivery failed: ..." on that message's ticket, so the agent knows the customer
   did not get the reply; otherwise it is quarantined as "bounce for an unknown message";
-* a message that cannot be read is quarantined whole (raw bytes kept), never dropped. An admin
-  can retry it from the quarantine page once the cause is fixed.
+* a message that cannot be read, or that the database refuses to store (a value it cannot hold),
+  is quarantined whole (raw bytes kept), never dropped. An admin can retry it from the quarantine
+  page once the cause is fixed. A passing failure (the database unreachable) is raised instead, so
+  the sender or the poller tries again.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from dataclasses import replace
 from email import policy
 from email.parser import BytesHeaderParser
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from channels_app.email_parsing import DeliveryReport, UnparseableEmailError, header_text, parse_email
+from channels_app.email_parsing import DeliveryReport, UnparseableEmailError, header_text, parse_email, storable_text
 from channels_app.models import QuarantinedEmail
 from helpdesk.core.exceptions import ApplicationError
 from tickets.choices import Channel, MessageDirection
@@ -37,6 +39,9 @@ from tickets.services.ingest import IngestResult, ingest
 logger = logging.getLogger(__name__)
 BOUNCE_FOR_UNKNOWN_MESSAGE = "bounce for an unknown message"
 NULL_SENDERS = frozenset({"<>"})
+# Storage errors that the same message meets again on every retry. Another database error (the
+# connection lost, a deadlock) passes, and is raised so the message is offered again.
+_PERMANENT_STORAGE_ERRORS = (DataError, IntegrityError, ValueError)
 
 
 class _Refused(Exception):
@@ -101,16 +106,46 @@ def _process(*, raw: bytes, envelope_sender: str, recipients: tuple[str, ...]) -
     return ingest(inbound=parsed)
 
 
+def _process_or_refuse(*, raw: bytes, envelope_sender: str, recipients: tuple[str, ...]) -> IngestResult:
+    """_process in a savepoint; a storage error that would recur on every retry raises _Refused.
+
+    The savepoint is rolled back before the message is quarantined, so the quarantine row is written
+    in a transaction the failed statement has not broken (the IMAP poller's, say).
+    """
+    try:
+        with transaction.atomic():
+            return _process(raw=raw, envelope_sender=envelope_sender, recipients=recipients)
+    except _PERMANENT_STORAGE_ERRORS as error:
+        logger.exception("an inbound email could not be stored")
+        raise _Refused(f"The message could not be stored ({type(error).__name__}: {str(error).strip()}).") from error
+
+
+def _fitted(field: str, value: str) -> str:
+    """A value as the QuarantinedEmail column can hold it: no NULs, cut to the column's length."""
+    return storable_text(value)[: QuarantinedEmail._meta.get_field(field).max_length]
+
+
 def _headers_for_review(raw: bytes) -> tuple[str, str]:
     try:
         headers = BytesHeaderParser(policy=policy.default).parsebytes(raw)
-        return header_text(headers, "From")[:320], header_text(headers, "Subject")[:255]
+        return _fitted("header_from", header_text(headers, "From")), _fitted("subject", header_text(headers, "Subject"))
     except Exception:
         return "", ""
 
 
+def email_quarantine_headers_only(*, headers: bytes, source: str, reason: str) -> QuarantinedEmail:
+    """Keep the headers of a message too large to fetch, for an admin to see; it cannot be retried."""
+    return _quarantine(raw=headers, source=source, envelope_sender="", recipients=(), reason=reason, headers_only=True)
+
+
 def _quarantine(
-    *, raw: bytes, source: str, envelope_sender: str, recipients: tuple[str, ...], reason: str
+    *,
+    raw: bytes,
+    source: str,
+    envelope_sender: str,
+    recipients: tuple[str, ...],
+    reason: str,
+    headers_only: bool = False,
 ) -> QuarantinedEmail:
     """Keep the raw message for an admin; the same bytes arriving again are kept once."""
     digest = hashlib.sha256(raw).hexdigest()
@@ -121,11 +156,12 @@ def _quarantine(
                 digest=digest,
                 defaults={
                     "source": source,
-                    "envelope_sender": envelope_sender[:320],
-                    "envelope_recipients": list(recipients),
+                    "envelope_sender": _fitted("envelope_sender", envelope_sender),
+                    "envelope_recipients": [storable_text(recipient) for recipient in recipients],
                     "raw_message": raw,
-                    "reason": reason,
+                    "reason": storable_text(reason),
                     "size": len(raw),
+                    "is_headers_only": headers_only,
                     "header_from": header_from,
                     "subject": subject,
                 },
@@ -140,7 +176,7 @@ def email_receive(
 ) -> IngestResult | QuarantinedEmail:
     """Ingest one raw email; a message that cannot be recorded is quarantined whole, never dropped."""
     try:
-        return _process(raw=raw, envelope_sender=envelope_sender, recipients=recipients)
+        return _process_or_refuse(raw=raw, envelope_sender=envelope_sender, recipients=recipients)
     except _Refused as refused:
         logger.warning("quarantined %s email from %r: %s", source, envelope_sender, refused.reason)
         return _quarantine(
@@ -154,15 +190,20 @@ def quarantined_email_retry(*, quarantined_email_id: int, actor: User) -> Quaran
     quarantined = QuarantinedEmail.objects.select_for_update().get(pk=quarantined_email_id)
     if quarantined.is_resolved:
         raise ApplicationError(_("This email was already processed."))
+    if quarantined.is_headers_only:
+        raise ApplicationError(
+            _("Only this email's headers were kept (it was too large to fetch); it cannot be retried from here.")
+        )
     try:
-        result = _process(
+        result = _process_or_refuse(
             raw=bytes(quarantined.raw_message),
             envelope_sender=quarantined.envelope_sender,
             recipients=tuple(quarantined.envelope_recipients),
         )
     except _Refused as refused:
-        if refused.reason != quarantined.reason:
-            quarantined.reason = refused.reason
+        reason = storable_text(refused.reason)
+        if reason != quarantined.reason:
+            quarantined.reason = reason
             quarantined.save(update_fields=["reason", "updated_at"])
         return quarantined
     quarantined.is_resolved = True

@@ -28,6 +28,7 @@ from django.conf import settings
 from channels_app.quoting import split_quoted_text
 from customers.choices import IdentityKind
 from tickets.choices import Channel
+from tickets.models import Message as StoredMessage
 from tickets.services.ingest import InboundAttachment, InboundMessage
 
 REFUSED_EXTENSIONS = frozenset(
@@ -66,6 +67,9 @@ def _parsed_header(name: str, value: str) -> str:
 
 PARSING_POLICY = _RememberingPolicy()
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+# What the columns hold: a longer Message-ID is kept as a digest of itself, a longer sender is refused.
+_MAX_MESSAGE_ID_CHARS = StoredMessage._meta.get_field("external_message_id").max_length
+_MAX_ADDRESS_CHARS = StoredMessage._meta.get_field("sender_address").max_length
 _PLUS_TICKET = re.compile(r"\+t(\d{1,12})@", re.IGNORECASE)
 _AUTOMATED_LOCAL_PARTS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply")
 _BOUNCE_LOCAL_PARTS = ("mailer-daemon", "postmaster")
@@ -125,6 +129,11 @@ class DeliveryReport:
 # --- Text -------------------------------------------------------------------------------------
 
 
+def storable_text(text: str) -> str:
+    """Text as PostgreSQL can store it: a text column refuses NUL (U+0000), wherever a sender put one."""
+    return text.replace("\x00", "")
+
+
 def decode_text(payload: bytes, declared: str | None) -> str:
     """Bytes to text under the declared charset, or the one the bytes are really in when the label lies."""
     label = (declared or "").strip().strip('"').lower()
@@ -167,29 +176,42 @@ def _part_text(part: Message) -> str:
     text = decode_text(payload, declared)
     if part.get_content_type() == "text/plain" and str(part.get_param("format", "")).lower() == "flowed":
         text = unwrap_flowed(text, delete_space=str(part.get_param("delsp", "")).lower() == "yes")
-    return text
+    return storable_text(text)
 
 
 def unwrap_flowed(text: str, *, delete_space: bool = False) -> str:
     """RFC 3676 format=flowed: a line ending in a space continues on the next line of the same quote depth."""
-    lines: list[tuple[int, str]] = []
+    # Written out as fragments joined once, the spaces ending the line being built only counted: growing a
+    # string (or stripping it) for every flowed line would make a long flowed paragraph cost quadratic time.
+    fragments: list[str] = []
+    depth = -1  # quote depth of the line being built; -1 before the first line
+    line_start = 0  # index of its first fragment of text
+    visible_length = 0  # of its text up to the last non-space character
+    trailing_spaces = 0  # after that character, not yet in the fragments
     for raw_line in text.replace("\r\n", "\n").split("\n"):
-        depth = len(raw_line) - len(raw_line.lstrip(">"))
-        content = raw_line[depth:]
+        line_depth = len(raw_line) - len(raw_line.lstrip(">"))
+        content = raw_line[line_depth:]
         if content.startswith(" "):
             content = content[1:]  # space-stuffing
-        previous = lines[-1] if lines else None
-        if (
-            previous is not None
-            and previous[0] == depth
-            and previous[1].endswith(" ")
-            and previous[1].rstrip(" ") != "--"
-        ):
-            joined = previous[1][:-1] if delete_space else previous[1]
-            lines[-1] = (depth, joined + content)
+        is_signature = visible_length == 2 and "".join(fragments[line_start:]) == "--"
+        if line_depth == depth and trailing_spaces and not is_signature:
+            if delete_space:
+                trailing_spaces -= 1
         else:
-            lines.append((depth, content))
-    return "\n".join((">" * depth + " " if depth else "") + content for depth, content in lines)
+            fragments.append(" " * trailing_spaces)
+            if depth >= 0:
+                fragments.append("\n")
+            fragments.append(">" * line_depth + " " if line_depth else "")
+            depth, line_start, visible_length, trailing_spaces = line_depth, len(fragments), 0, 0
+        visible = content.rstrip(" ")
+        if visible:
+            fragments.append(" " * trailing_spaces + visible)
+            visible_length += trailing_spaces + len(visible)
+            trailing_spaces = len(content) - len(visible)
+        else:
+            trailing_spaces += len(content)
+    fragments.append(" " * trailing_spaces)
+    return "".join(fragments)
 
 
 class _HtmlToText(HTMLParser):
@@ -334,11 +356,22 @@ def header_text(message: Message, name: str) -> str:
     if "=?" in text:
         with contextlib.suppress(Exception):  # a broken encoded word is left as written
             text = str(make_header(decode_header(text)))
-    return " ".join(_undecodable_to_text(text).split())
+    return " ".join(storable_text(_undecodable_to_text(text)).split())
+
+
+def _storable_message_id(message_id: str) -> str:
+    """A Message-ID too long for the column becomes a digest of itself: a second delivery of the
+    message, or a reply naming it, still finds it."""
+    message_id = storable_text(message_id)
+    if len(message_id) <= _MAX_MESSAGE_ID_CHARS:
+        return message_id
+    return f"<{hashlib.sha256(message_id.encode('utf-8', 'surrogatepass')).hexdigest()}@truncated.invalid>"
 
 
 def _message_ids(value: str | None) -> tuple[str, ...]:
-    return tuple(_MESSAGE_ID.findall(str(value))) if value else ()
+    if not value:
+        return ()
+    return tuple(_storable_message_id(found) for found in _MESSAGE_ID.findall(storable_text(str(value))))
 
 
 def _sender(message: Message) -> tuple[str, str]:
@@ -347,7 +380,12 @@ def _sender(message: Message) -> tuple[str, str]:
     except Exception as error:
         raise UnparseableEmailError(f"The From header could not be read: {error}") from error
     name, address = addresses[0] if addresses else ("", "")
-    return name.strip(), address.strip().lower()
+    address = address.strip().lower()
+    if len(address) > _MAX_ADDRESS_CHARS:
+        raise UnparseableEmailError(
+            f"The sender address (From) is {len(address)} characters long; at most {_MAX_ADDRESS_CHARS} can be kept."
+        )
+    return name.strip(), address
 
 
 def _fallback_message_id(message: Message, raw: bytes) -> str:
@@ -439,7 +477,7 @@ def _delivery_report(message: EmailMessage, raw: bytes, sender: str) -> Delivery
         elif content_type in {"text/rfc822-headers", "message/rfc822-headers"} or (
             content_type == "text/plain" and not part.get_filename()
         ):
-            original_ids.extend(_EMBEDDED_MESSAGE_ID.findall(_part_text(part)))
+            original_ids.extend(map(_storable_message_id, _EMBEDDED_MESSAGE_ID.findall(_part_text(part))))
     if not failures:
         failures = [address.strip() for address in header_text(message, "X-Failed-Recipients").split(",") if address]
     if actions and actions <= {"delayed"}:
@@ -500,7 +538,7 @@ def _attachments(leaves: list[Message]) -> tuple[InboundAttachment, ...]:
     kept: list[InboundAttachment] = []
     total = 0
     for index, part in enumerate(leaves, start=1):
-        content_type = part.get_content_type()
+        content_type = storable_text(part.get_content_type())
         disposition = part.get_content_disposition()
         if content_type.startswith("message/"):
             inner = part.get_payload()
@@ -508,7 +546,7 @@ def _attachments(leaves: list[Message]) -> tuple[InboundAttachment, ...]:
         else:
             decoded = part.get_payload(decode=True)
             content = decoded if isinstance(decoded, bytes) else b""
-        content_id = str(part.get("Content-ID", "") or "").strip().strip("<>").strip()
+        content_id = storable_text(str(part.get("Content-ID", "") or "")).strip().strip("<>").strip()
         is_inline = disposition != "attachment" and bool(
             content_id or (disposition == "inline" and content_type.startswith("image/"))
         )
@@ -527,7 +565,7 @@ def _attachments(leaves: list[Message]) -> tuple[InboundAttachment, ...]:
                 content=content,
                 content_id=content_id[:255],
                 is_inline=is_inline,
-                refusal_reason=reason,
+                refusal_reason=reason[:255],
             )
         )
     return tuple(kept)

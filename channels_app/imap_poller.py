@@ -5,6 +5,11 @@ ingested in one transaction with the step of last_seen_uid past it, under a row 
 mailbox, so a crash, a restart or two overlapping polls never re-ingest or skip a message. When
 the server renumbers the folder (a new UIDVALIDITY) the poll starts again from the first
 message; what was already taken is recognised by its Message-ID and not recorded twice.
+
+The size of each new message is asked for before any is fetched. One larger than
+EMAIL_INBOUND_MAX_MESSAGE_BYTES (the SMTP listener's limit too) is never downloaded: only its
+headers are, and they go to quarantine with the reason, and the poll moves past it like any other,
+so one huge message can neither exhaust the worker nor hold up the mailbox.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import logging
+import re
 import ssl
 from dataclasses import dataclass
 
@@ -19,11 +25,13 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from channels_app.email_inbound import email_receive
+from channels_app.email_inbound import email_quarantine_headers_only, email_receive
 from channels_app.models import ImapMailbox, QuarantinedEmail
 
 logger = logging.getLogger(__name__)
 IMAP_TIMEOUT_SECONDS = 30
+_FETCH_UID = re.compile(rb"\bUID (\d+)")
+_FETCH_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 
 
 class ImapPollError(Exception):
@@ -67,8 +75,26 @@ def _new_uids(client: imaplib.IMAP4, after: int) -> list[int]:
     return [uid for uid in uids if uid > after]  # "n:*" always includes the highest UID, even below n
 
 
-def _fetch(client: imaplib.IMAP4, uid: int) -> bytes | None:
-    status, data = client.uid("FETCH", str(uid), "(RFC822)")
+def _sizes(client: imaplib.IMAP4, uids: list[int]) -> dict[int, int]:
+    """The RFC822.SIZE of each message, in one command, before any message is fetched."""
+    if not uids:
+        return {}
+    status, data = client.uid("FETCH", ",".join(str(uid) for uid in uids), "(RFC822.SIZE)")
+    if status != "OK":
+        raise ImapPollError("UID FETCH (RFC822.SIZE) failed.")
+    sizes = {}
+    for item in data:
+        line = item[0] if isinstance(item, tuple) else item
+        if not isinstance(line, bytes):
+            continue
+        uid, size = _FETCH_UID.search(line), _FETCH_SIZE.search(line)
+        if uid and size:
+            sizes[int(uid.group(1))] = int(size.group(1))
+    return sizes  # an expunged message is missing
+
+
+def _fetch(client: imaplib.IMAP4, uid: int, items: str = "(RFC822)") -> bytes | None:
+    status, data = client.uid("FETCH", str(uid), items)
     if status != "OK":
         raise ImapPollError(f"UID FETCH {uid} failed.")
     for item in data:
@@ -77,13 +103,25 @@ def _fetch(client: imaplib.IMAP4, uid: int) -> bytes | None:
     return None  # expunged between SEARCH and FETCH
 
 
-def _take(*, mailbox_id: int, uid_validity: int, uid: int, raw: bytes | None) -> bool:
-    """Ingest one message and advance past it, atomically; False if another poll already took it."""
+def _quarantine_too_large(*, headers: bytes, size: int) -> None:
+    limit_mb = settings.EMAIL_INBOUND_MAX_MESSAGE_BYTES / (1024 * 1024)
+    reason = f"The message is larger than {limit_mb:g} MB ({size:,} bytes); not fetched. Only its headers are kept."
+    logger.warning("quarantined imap email: %s", reason)
+    email_quarantine_headers_only(headers=headers, source=QuarantinedEmail.Source.IMAP, reason=reason)
+
+
+def _take(*, mailbox_id: int, uid_validity: int, uid: int, raw: bytes | None, too_large: int | None = None) -> bool:
+    """Ingest one message and advance past it, atomically; False if another poll already took it.
+
+    With ``too_large`` (the message's size, over the limit) ``raw`` is only its headers: they are quarantined.
+    """
     with transaction.atomic():
         mailbox = ImapMailbox.objects.select_for_update().get(pk=mailbox_id)
         if mailbox.uid_validity != uid_validity or uid <= mailbox.last_seen_uid:
             return False
-        if raw is not None:
+        if raw is not None and too_large is not None:
+            _quarantine_too_large(headers=raw, size=too_large)
+        elif raw is not None:
             email_receive(raw=raw, source=QuarantinedEmail.Source.IMAP, envelope_sender="", recipients=())
         mailbox.last_seen_uid = uid
         mailbox.save(update_fields=["last_seen_uid", "updated_at"])
@@ -126,8 +164,16 @@ def mailbox_poll(*, mailbox_id: int) -> MailboxPollResult:
         uid_validity = _select(client, mailbox.folder)
         _start_epoch(mailbox_id=mailbox.pk, uid_validity=uid_validity)
         mailbox.refresh_from_db(fields=["last_seen_uid"])
-        for uid in _new_uids(client, mailbox.last_seen_uid)[: settings.IMAP_POLL_BATCH_SIZE]:
-            if _take(mailbox_id=mailbox.pk, uid_validity=uid_validity, uid=uid, raw=_fetch(client, uid)):
+        uids = _new_uids(client, mailbox.last_seen_uid)[: settings.IMAP_POLL_BATCH_SIZE]
+        sizes = _sizes(client, uids)
+        for uid in uids:
+            size = sizes.get(uid)
+            if size is not None and size > settings.EMAIL_INBOUND_MAX_MESSAGE_BYTES:
+                headers = _fetch(client, uid, "(BODY.PEEK[HEADER])")
+                taken = _take(mailbox_id=mailbox.pk, uid_validity=uid_validity, uid=uid, raw=headers, too_large=size)
+            else:
+                taken = _take(mailbox_id=mailbox.pk, uid_validity=uid_validity, uid=uid, raw=_fetch(client, uid))
+            if taken:
                 received += 1
     except (ImapPollError, imaplib.IMAP4.error, OSError) as error:
         message = str(error) or type(error).__name__

@@ -19,6 +19,9 @@ class QuarantinedEmail(TimeStampedModel):
     raw_message = models.BinaryField()
     reason = models.TextField()
     is_resolved = models.BooleanField(default=False)
+    is_headers_only = models.BooleanField(
+        default=False, help_text="Too large to fetch: only its headers were kept, so it cannot be retried here."
+    )
     digest = models.CharField(
         max_length=64, unique=True, null=True, blank=True, help_text="SHA-256 of the raw bytes: kept once."
     )

@@ -111,6 +111,7 @@ def _is_inline_reply(lines: list[str], after: int) -> bool:
 
 
 def _trailing_quote_start(lines: list[str]) -> int | None:
+    """The first line of the ">" quoted block that runs to the end of the message (blank lines allowed in it)."""
     start = None
     for index in range(len(lines) - 1, -1, -1):
         line = lines[index]
@@ -122,6 +123,8 @@ def _trailing_quote_start(lines: list[str]) -> int | None:
 
 
 def _cut_index(lines: list[str]) -> int | None:
+    # Once, not per line: a backward scan for every quoted line would make a long quote cost quadratic time.
+    trailing_quote_start = _trailing_quote_start(lines)
     for index, line in enumerate(lines):
         if _FORWARDED.match(line):
             return None  # a forward is the content itself; anything below it is what was forwarded
@@ -132,9 +135,9 @@ def _cut_index(lines: list[str]) -> int | None:
         end = _attribution_end(lines, index)
         if end is not None:
             if _is_inline_reply(lines, end + 1):
-                return _trailing_quote_start(lines)
+                return trailing_quote_start
             return index
-        if _is_quoted(line) and _trailing_quote_start(lines) == index:
+        if index == trailing_quote_start:
             return index
     return None
 

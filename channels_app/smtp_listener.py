@@ -14,6 +14,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from django.conf import settings
 from django.db import close_old_connections
 
 from channels_app.email_inbound import email_receive
@@ -21,7 +22,6 @@ from channels_app.inbound_pacing import InboundPacing, inbound_pacing_from_setti
 from channels_app.models import QuarantinedEmail
 
 logger = logging.getLogger(__name__)
-MAX_MESSAGE_BYTES = 40 * 1024 * 1024
 
 
 def _receive_blocking(raw: bytes, sender: str, recipients: tuple[str, ...]) -> str:
@@ -62,7 +62,7 @@ def smtp_controller(
     *,
     host: str,
     port: int,
-    max_message_bytes: int = MAX_MESSAGE_BYTES,
+    max_message_bytes: int | None = None,
     pacing: InboundPacing | None = None,
     **kwargs: Any,
 ) -> Controller:
@@ -70,7 +70,7 @@ def smtp_controller(
         InboundEmailHandler(pacing=pacing),
         hostname=host,
         port=port,
-        data_size_limit=max_message_bytes,
+        data_size_limit=settings.EMAIL_INBOUND_MAX_MESSAGE_BYTES if max_message_bytes is None else max_message_bytes,
         decode_data=False,
         server_hostname="helpdesk",
         ready_timeout=10,

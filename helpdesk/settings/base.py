@@ -266,6 +266,9 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="support@helpdesk.localhost")
 SMTP_INBOUND_HOST = env("SMTP_INBOUND_HOST", default="127.0.0.1")
 SMTP_INBOUND_PORT = env.int("SMTP_INBOUND_PORT", default=2525)
+# The largest inbound message taken whole: the SMTP listener refuses larger ones (552), the IMAP
+# poller quarantines only their headers.
+EMAIL_INBOUND_MAX_MESSAGE_BYTES = env.int("EMAIL_INBOUND_MAX_MESSAGE_BYTES", default=40 * 1024 * 1024)
 # While more tasks than this wait for a worker, the listener holds each new message before taking it
 # (at most SMTP_INBOUND_MAX_DELAY_SECONDS), so acknowledgements keep pace; 0 never waits.
 SMTP_INBOUND_BACKLOG_LIMIT = env.int("SMTP_INBOUND_BACKLOG_LIMIT", default=100)

@@ -80,3 +80,26 @@ def acknowledgements(monkeypatch):
     monkeypatch.setattr(tasks.send_auto_acknowledgement_task, "delay", run_now)
     monkeypatch.setattr(tasks.deliver_message_task, "delay", lambda message_id: None)
     return scheduled
+
+
+UNSTORABLE_MESSAGE_ID = "<" + "x" * 1186 + "@example.test>"  # longer than the 998 the column holds
+
+
+@pytest.fixture
+def unstorable(monkeypatch):
+    """A message whose subject says "unstorable" reaches ingest with a Message-ID the database refuses.
+
+    As if parsing had let one through: PostgreSQL raises a real DataError inside ingest's transaction.
+    """
+    from dataclasses import replace
+
+    from channels_app import email_inbound
+
+    real_ingest = email_inbound.ingest
+
+    def ingest(*, inbound):
+        if "unstorable" in inbound.subject:
+            inbound = replace(inbound, external_message_id=UNSTORABLE_MESSAGE_ID)
+        return real_ingest(inbound=inbound)
+
+    monkeypatch.setattr(email_inbound, "ingest", ingest)

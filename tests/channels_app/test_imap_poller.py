@@ -144,6 +144,56 @@ def test_an_unreadable_message_is_quarantined_and_the_poll_moves_past_it(imap_se
     assert Ticket.objects.get().subject == "Question 2"
 
 
+def _large_customer_email(number: int, size: int) -> bytes:
+    """A customer's email of exactly ``size`` bytes (a long plain-text body)."""
+    start = _customer_email(number)
+    return start + b"x" * (size - len(start))
+
+
+def test_a_message_over_the_size_limit_is_quarantined_by_its_headers_and_the_poll_moves_on(
+    imap_server, mailbox, settings
+):
+    settings.EMAIL_INBOUND_MAX_MESSAGE_BYTES = 1024 * 1024
+    imap_server.inbox.add(_large_customer_email(1, size=1024 * 1024 + 1))
+    imap_server.inbox.add(_customer_email(2))
+
+    result = mailbox_poll(mailbox_id=mailbox.pk)
+
+    assert (result.received, result.error) == (2, "")
+    assert "UID FETCH 1,2 (RFC822.SIZE)" in imap_server.commands
+    assert imap_server.headers_fetched == [1]
+    assert imap_server.fetched == [2]  # the large one was never downloaded whole
+    quarantined = QuarantinedEmail.objects.get()
+    assert quarantined.source == QuarantinedEmail.Source.IMAP
+    assert quarantined.is_headers_only is True
+    assert quarantined.reason == (
+        "The message is larger than 1 MB (1,048,577 bytes); not fetched. Only its headers are kept."
+    )
+    assert bytes(quarantined.raw_message) == _customer_email(1).split(b"\r\n\r\n")[0] + b"\r\n\r\n"
+    assert (quarantined.header_from, quarantined.subject) == ("Customer 1 <customer1@example.test>", "Question 1")
+    assert Ticket.objects.get().subject == "Question 2"
+    mailbox.refresh_from_db()
+    assert mailbox.last_seen_uid == 2
+
+    again = mailbox_poll(mailbox_id=mailbox.pk)
+
+    assert again.received == 0
+    assert (imap_server.headers_fetched, imap_server.fetched) == ([1], [2])
+    assert QuarantinedEmail.objects.count() == 1
+
+
+def test_a_message_of_exactly_the_size_limit_is_fetched_whole(imap_server, mailbox, settings):
+    settings.EMAIL_INBOUND_MAX_MESSAGE_BYTES = 64 * 1024
+    imap_server.inbox.add(_large_customer_email(1, size=64 * 1024))
+
+    result = mailbox_poll(mailbox_id=mailbox.pk)
+
+    assert result.received == 1
+    assert (imap_server.headers_fetched, imap_server.fetched) == ([], [1])
+    assert Ticket.objects.get().subject == "Question 1"
+    assert QuarantinedEmail.objects.count() == 0
+
+
 def test_a_message_that_cannot_be_stored_is_not_skipped(imap_server, mailbox, monkeypatch):
     imap_server.inbox.add(_customer_email(1))
     imap_server.inbox.add(_customer_email(2))
@@ -203,3 +253,21 @@ def test_beat_runs_the_poller_every_minute():
 
     assert entry["task"] == poll_imap_mailboxes_task.name
     assert entry["schedule"] == 60.0
+
+
+def test_messages_the_database_could_not_hold_as_sent_do_not_block_the_mailbox(imap_server, mailbox, unstorable):
+    nul_subject = _customer_email(1).replace(b"Subject: Question 1", b"Subject: =?utf-8?q?Question=00_1?=")
+    long_sender = _customer_email(2).replace(b"customer2@example.test", b"c" * 287 + b"@example.test")
+    refused_by_the_database = _customer_email(3).replace(b"Subject: Question 3", b"Subject: unstorable 3")
+    for raw in (nul_subject, long_sender, refused_by_the_database, _customer_email(4)):
+        imap_server.inbox.add(raw)
+
+    result = mailbox_poll(mailbox_id=mailbox.pk)
+
+    assert (result.received, result.error) == (4, "")
+    mailbox.refresh_from_db()
+    assert mailbox.last_seen_uid == 4
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["Question 1", "Question 4"]
+    quarantined = {bytes(q.raw_message): q.reason for q in QuarantinedEmail.objects.all()}
+    assert "254" in quarantined[long_sender]
+    assert quarantined[refused_by_the_database].startswith("The message could not be stored (DataError: ")

@@ -3,9 +3,12 @@
 import hashlib
 import hmac
 import time
+import uuid
 
 import pytest
+from django.core.cache import cache
 
+from channels_app import webhooks
 from channels_app.models import QuarantinedEmail
 from tests.channels_app.conftest import corpus_email
 from tickets.models import Message, Ticket
@@ -93,7 +96,7 @@ def test_a_forged_post_is_refused_and_stores_nothing(client, forgery):
 
 
 def test_the_same_post_delivered_twice_is_recorded_once(client):
-    fields = _mailgun_post(_raw())
+    fields = _mailgun_post(_raw(), token=uuid.uuid4().hex)  # a fresh token: none remembered from an earlier run
 
     first = client.post(URL, fields)
     second = client.post(URL, fields)
@@ -101,6 +104,62 @@ def test_the_same_post_delivered_twice_is_recorded_once(client):
     assert (first.status_code, second.status_code) == (200, 200)
     assert Ticket.objects.count() == 1
     assert Message.objects.count() == 1
+
+
+def test_a_captured_post_resent_with_another_message_is_refused_and_records_nothing(client):
+    captured = _mailgun_post(_raw(), token=uuid.uuid4().hex)
+    assert client.post(URL, captured).status_code == 200
+    forged = _raw("<forged-1@example.test>").replace(b"maria@example.test", b"klaus@example.test")
+    replayed = {**captured, "body-mime": forged.decode(), "sender": "klaus@example.test"}
+
+    response = client.post(URL, replayed)
+
+    assert response.status_code == 400  # as a forged post: AnymailWebhookValidationFailure
+    assert Ticket.objects.count() == 1
+    assert list(Message.objects.values_list("external_message_id", flat=True)) == ["<mailgun-1@example.test>"]
+    assert QuarantinedEmail.objects.count() == 0
+
+
+def test_a_captured_post_resent_with_another_envelope_recipient_is_refused(client):
+    captured = _mailgun_post(_raw(), token=uuid.uuid4().hex)
+    assert client.post(URL, captured).status_code == 200
+
+    response = client.post(URL, {**captured, "recipient": "billing@helpdesk.localhost"})
+
+    assert response.status_code == 400
+    assert Message.objects.count() == 1
+
+
+def test_an_unsigned_post_does_not_use_up_its_token(client):
+    fields = _mailgun_post(_raw(), token=uuid.uuid4().hex)
+    unsigned = {**_mailgun_post(_raw("<other@example.test>"), token=fields["token"]), "signature": "0" * 64}
+    assert client.post(URL, unsigned).status_code == 400
+
+    response = client.post(URL, fields)
+
+    assert response.status_code == 200
+    assert Message.objects.get().external_message_id == "<mailgun-1@example.test>"
+
+
+def test_the_token_is_remembered_until_its_timestamp_leaves_the_window(client, settings, monkeypatch):
+    timeouts = []
+
+    class RecordingCache:
+        def add(self, key, value, timeout):
+            timeouts.append(timeout)
+            return cache.add(key, value, timeout=timeout)
+
+        def get(self, key):
+            return cache.get(key)
+
+    monkeypatch.setattr(webhooks, "cache", RecordingCache())
+    settings.MAILGUN_WEBHOOK_TOLERANCE_SECONDS = 900
+    now = int(time.time())
+
+    client.post(URL, _mailgun_post(_raw(), timestamp=now - 600, token=uuid.uuid4().hex))
+    client.post(URL, _mailgun_post(_raw("<ahead@example.test>"), timestamp=now + 600, token=uuid.uuid4().hex))
+
+    assert timeouts == [pytest.approx(301, abs=2), pytest.approx(1501, abs=2)]  # a sender's clock ahead of ours
 
 
 def test_an_unreadable_email_posted_by_mailgun_is_quarantined(client):
@@ -114,3 +173,16 @@ def test_an_unreadable_email_posted_by_mailgun_is_quarantined(client):
     assert quarantined.envelope_recipients == ["support@helpdesk.localhost"]
     assert quarantined.reason == "The message has no sender address (From)."
     assert b"Where is my parcel?" in bytes(quarantined.raw_message)
+
+
+def test_a_post_the_database_refuses_is_answered_200_and_quarantined(client, settings, tmp_path, unstorable):
+    settings.MEDIA_ROOT = tmp_path
+    raw = _raw("<mailgun-unstorable@example.test>").replace(b"Subject: Package", b"Subject: unstorable package")
+
+    response = client.post(URL, _mailgun_post(raw, token=uuid.uuid4().hex))
+
+    assert response.status_code == 200
+    quarantined = QuarantinedEmail.objects.get()
+    assert quarantined.source == QuarantinedEmail.Source.WEBHOOK
+    assert quarantined.reason.startswith("The message could not be stored (DataError: ")
+    assert Ticket.objects.count() == 0

@@ -160,6 +160,26 @@ def test_a_resolved_email_cannot_be_retried_twice(client, admin_user):
     assert Message.objects.filter(direction=MessageDirection.NOTE).count() == 1
 
 
+def test_a_message_kept_by_its_headers_only_is_shown_but_cannot_be_retried(client, admin_user):
+    from channels_app.email_inbound import email_quarantine_headers_only
+
+    headers = b"From: Big Sender <big@example.test>\r\nSubject: Huge scans\r\nMessage-ID: <huge@example.test>\r\n\r\n"
+    quarantined = email_quarantine_headers_only(
+        headers=headers, source=QuarantinedEmail.Source.IMAP, reason="The message is larger than 40 MB."
+    )
+    client.force_login(admin_user)
+
+    listed = client.get(LIST_URL).content.decode()
+    response = client.post(f"{LIST_URL}{quarantined.pk}/retry/", follow=True)
+
+    assert "Headers only: fetch it from the mailbox" in listed
+    assert f"/channels/quarantine/{quarantined.pk}/retry/" not in listed
+    assert "cannot be retried from here" in response.content.decode()
+    quarantined.refresh_from_db()
+    assert quarantined.is_resolved is False
+    assert Ticket.objects.count() == 0
+
+
 def test_resolved_emails_are_listed_apart(client, admin_user):
     quarantined = _quarantined("bounce_unknown_message.eml")
     MessageFactory(direction=MessageDirection.OUTBOUND, external_message_id="<never-sent-by-us@elsewhere.example>")

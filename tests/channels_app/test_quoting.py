@@ -4,6 +4,7 @@
 
 import pytest
 
+from channels_app import quoting
 from channels_app.email_parsing import decode_text, html_to_text, unwrap_flowed
 from channels_app.quoting import split_quoted_text
 
@@ -122,6 +123,60 @@ def test_a_message_that_is_all_quote_is_shown_whole():
     assert split_quoted_text(text) == split_quoted_text(text).__class__(shown=text, quoted="")
 
 
+def _quote_answer_quote(quoted_lines: int) -> str:
+    """Quoted lines, one answer, and as many quoted lines under it."""
+    return ">\n" * quoted_lines + "x\n" + ">\n" * quoted_lines
+
+
+def _count_calls(monkeypatch, name: str) -> list[None]:
+    calls: list[None] = []
+    original = getattr(quoting, name)
+
+    def counted(*args):
+        calls.append(None)
+        return original(*args)
+
+    monkeypatch.setattr(quoting, name, counted)
+    return calls
+
+
+def test_the_trailing_quote_is_looked_for_once_however_long_the_quote(monkeypatch):
+    scans = _count_calls(monkeypatch, "_trailing_quote_start")
+
+    split = split_quoted_text(_quote_answer_quote(2000))
+
+    assert split.quoted == "\n".join([">"] * 2000)
+    assert len(scans) == 1
+
+
+def test_twice_the_lines_cost_at_most_twice_the_line_checks(monkeypatch):
+    checks = _count_calls(monkeypatch, "_is_quoted")
+    split_quoted_text(_quote_answer_quote(1000))
+    checks_for_1000 = len(checks)
+    checks.clear()
+
+    split_quoted_text(_quote_answer_quote(2000))
+
+    assert len(checks) <= 2 * checks_for_1000 + 10
+
+
+def test_a_twenty_thousand_line_message_keeps_its_answer_and_cuts_the_trailing_quote():
+    split = split_quoted_text(_quote_answer_quote(10_000))
+
+    assert split.shown == "\n".join([">"] * 10_000 + ["x"])
+    assert split.quoted == "\n".join([">"] * 10_000)
+
+
+def test_a_long_inline_reply_keeps_its_answers_and_cuts_the_trailing_quote():
+    answered = "On Mon, 3 Feb 2025, Helpdesk wrote:\n" + "> Which size?\nM\n" * 5000
+    text = answered + "\n" + "> Thanks,\n" * 10_000
+
+    split = split_quoted_text(text)
+
+    assert split.shown == answered.strip()
+    assert split.quoted == "\n".join(["> Thanks,"] * 10_000)
+
+
 def test_html_becomes_readable_text():
     html = (
         "<html><head><style>p{color:red}</style><title>x</title></head><body>"
@@ -134,6 +189,35 @@ def test_html_becomes_readable_text():
 
 def test_format_flowed_lines_are_joined():
     assert unwrap_flowed("a long \nline\n> quoted \n> more\n-- \nsig") == "a long line\n> quoted more\n-- \nsig"
+
+
+@pytest.mark.parametrize(
+    ("text", "delete_space", "unwrapped"),
+    [
+        ("a  \nb", False, "a  b"),
+        ("a   \nb", True, "a  b"),  # DelSp removes the one space that marks the line as flowed
+        ("a \r\nb", True, "ab"),
+        ("a  ", False, "a  "),
+        ("> a \n>> b \n>> c\n> d", False, "> a \n>> b c\n> d"),  # a change of quote depth ends the line
+        (" -- \nx", False, "-- \nx"),  # a space-stuffed signature delimiter does not flow
+        ("--  \nx", False, "--  \nx"),
+    ],
+)
+def test_format_flowed_keeps_spaces_depths_and_signatures(text, delete_space, unwrapped):
+    assert unwrap_flowed(text, delete_space=delete_space) == unwrapped
+
+
+def test_a_hundred_thousand_flowed_lines_become_one_line():
+    text = "twenty chars long. \n" * 100_000 + "end"
+
+    assert unwrap_flowed(text) == "twenty chars long. " * 100_000 + "end"
+    assert unwrap_flowed(text, delete_space=True) == "twenty chars long." * 100_000 + "end"
+
+
+def test_twenty_thousand_flowed_quoted_lines_become_one_quoted_line_per_depth():
+    text = "> outer \n" * 10_000 + ">> inner \n" * 10_000 + ">> end"
+
+    assert unwrap_flowed(text) == "> " + "outer " * 10_000 + "\n>> " + "inner " * 10_000 + "end"
 
 
 @pytest.mark.parametrize(

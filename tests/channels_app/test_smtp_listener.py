@@ -140,3 +140,31 @@ def test_a_null_sender_message_is_never_acknowledged(smtp_server, smtp_desk, ack
     assert code == 250
     assert Ticket.objects.filter(subject="Stock report").exists()
     assert acknowledgements == []
+
+
+def test_a_message_the_database_refuses_is_accepted_for_review(smtp_server, unstorable):
+    raw = (
+        b"From: Jun Tanaka <jun@example.test>\r\nTo: support@helpdesk.localhost\r\n"
+        b"Subject: unstorable\r\nMessage-ID: <smtp-unstorable@example.test>\r\n\r\nThe box was crushed.\r\n"
+    )
+
+    answer = _send(smtp_server, raw, mail_from="jun@example.test")
+
+    assert answer == (250, "2.0.0 Message accepted for review")
+    assert QuarantinedEmail.objects.get().reason.startswith("The message could not be stored (DataError: ")
+    assert Ticket.objects.count() == 0
+
+
+def test_a_message_with_nuls_becomes_a_ticket_over_smtp(smtp_server):
+    raw = (
+        b"From: Jun Tanaka <jun@example.test>\r\nTo: support@helpdesk.localhost\r\n"
+        b"Subject: =?utf-8?q?Box=00_crushed?=\r\nMessage-ID: <smtp-nul@example.test>\r\n\r\n"
+        b"The box\x00 was crushed.\r\n"
+    )
+
+    code, reply = _send(smtp_server, raw, mail_from="jun@example.test")
+
+    ticket = Ticket.objects.get()
+    assert (code, reply) == (250, f"2.0.0 Message accepted as ticket #{ticket.number}")
+    assert ticket.subject == "Box crushed"
+    assert ticket.messages.get().body_text == "The box was crushed."

@@ -1,8 +1,9 @@
 """A small IMAP4rev1 server for tests: enough of RFC 3501 for imaplib and the helpdesk's poller.
 
 It speaks CAPABILITY, LOGIN, SELECT / EXAMINE (with UIDVALIDITY and UIDNEXT), UID SEARCH
-(``UID a:b``, ``ALL``), UID FETCH (RFC822, BODY.PEEK[], RFC822.SIZE), NOOP, CLOSE and LOGOUT,
-on 127.0.0.1 with a free port, one thread per connection.
+(``UID a:b``, ``ALL``), UID FETCH (RFC822, BODY.PEEK[], BODY.PEEK[HEADER], RFC822.SIZE), NOOP,
+CLOSE and LOGOUT, on 127.0.0.1 with a free port, one thread per connection. ``fetched`` lists the
+UIDs of whole messages sent, ``headers_fetched`` those of which only the headers were.
 """
 
 from __future__ import annotations
@@ -142,10 +143,16 @@ class _Session(socketserver.StreamRequestHandler):
                 if uid not in wanted:
                     continue
                 raw = self.folder.messages[uid]
-                self.server.fetched.append(uid)
                 if "RFC822.SIZE" in items.upper() and "RFC822)" not in items.upper():
                     self._send(f"* {sequence} FETCH (UID {uid} RFC822.SIZE {len(raw)})")
                     continue
+                if "[HEADER]" in items.upper():
+                    self.server.headers_fetched.append(uid)
+                    head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0] + b"\r\n\r\n"
+                    self.wfile.write(f"* {sequence} FETCH (UID {uid} BODY[HEADER] {{{len(head)}}}\r\n".encode())
+                    self.wfile.write(head + b")\r\n")
+                    continue
+                self.server.fetched.append(uid)
                 item = "BODY[]" if "BODY" in items.upper() else "RFC822"
                 self.wfile.write(f"* {sequence} FETCH (UID {uid} {item} {{{len(raw)}}}\r\n".encode() + raw + b")\r\n")
             self._send(f"{tag} OK FETCH completed")
@@ -163,6 +170,7 @@ class ImapStubServer(socketserver.ThreadingTCPServer):
         self.folders: dict[str, StubFolder] = {"INBOX": StubFolder(uid_validity=uid_validity)}
         self.commands: list[str] = []
         self.fetched: list[int] = []
+        self.headers_fetched: list[int] = []
         self._thread: threading.Thread | None = None
 
     @property
