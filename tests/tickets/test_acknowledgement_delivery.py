@@ -88,3 +88,47 @@ def test_deliveries_left_pending_are_queued_again_once(ticket, queued):
     assert deliveries_requeue_stale() == 0  # touched: left to the task just queued
 
     assert queued == [stale.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_being_sent_locks_its_outbox_row_but_never_its_ticket(monkeypatch):
+    """A slow mail server must not hold up agents: while one message is sent, its ticket stays free to change."""
+    import threading
+
+    from django.db import OperationalError, connection, transaction
+
+    from tickets.models import Ticket
+
+    ticket = TicketFactory()
+    CustomerIdentityFactory(customer=ticket.customer, value="slow@customers.test")
+    message = ticket_send_auto_acknowledgement(ticket_id=ticket.pk)
+    sending, release = threading.Event(), threading.Event()
+
+    def slow_sender(_message):
+        sending.set()
+        assert release.wait(timeout=10)
+
+    monkeypatch.setattr(delivery_service, "sender_for", lambda _channel: slow_sender)
+    outcome = {}
+
+    def deliver():
+        try:
+            outcome["sent"] = delivery_service.message_deliver(message_id=message.pk)
+        finally:
+            connection.close()
+
+    sender = threading.Thread(target=deliver)
+    sender.start()
+    try:
+        assert sending.wait(timeout=10)
+        with transaction.atomic():
+            locked = Ticket.objects.select_for_update(nowait=True).get(pk=ticket.pk)  # free, though mail is going out
+            with pytest.raises(OperationalError), transaction.atomic():
+                MessageDelivery.objects.select_for_update(nowait=True).get(message_id=message.pk)
+    finally:
+        release.set()
+        sender.join(timeout=10)
+
+    assert locked.pk == ticket.pk
+    assert outcome["sent"] is True
+    assert MessageDelivery.objects.get(message_id=message.pk).status == Status.SENT
