@@ -219,10 +219,17 @@ def latest_sequence(*, group: str) -> int:
 
 
 def publish_ticket_change(change: TicketChange) -> None:
-    """Tell every open agent inbox that a ticket appeared or changed (registered with tickets.events)."""
-    payload = {"ticket_id": change.ticket_id, "number": change.number}
+    """Tell every open agent inbox that a ticket appeared or changed (registered with tickets.events).
+
+    The inbox hears only that something changed, with no ticket id or number: every agent's inbox
+    is in that group, whichever tickets they may see, and the rows it fetches again apply their
+    access. The ticket's own group (joined after an access check) hears which ticket it was.
+    """
     event_type = f"ticket.{change.change}"
-    events = [(AGENT_INBOX_GROUP, event_type, payload), (ticket_group(change.ticket_id), event_type, payload)]
+    events = [
+        (AGENT_INBOX_GROUP, event_type, {}),
+        (ticket_group(change.ticket_id), event_type, {"ticket_id": change.ticket_id, "number": change.number}),
+    ]
     transaction.on_commit(lambda: publish_many(events), robust=True)
 
 
