@@ -276,6 +276,9 @@ SMTP_INBOUND_MAX_DELAY_SECONDS = env.float("SMTP_INBOUND_MAX_DELAY_SECONDS", def
 EMAIL_INBOUND_MAX_ATTACHMENT_BYTES = env.int("EMAIL_INBOUND_MAX_ATTACHMENT_BYTES", default=15 * 1024 * 1024)
 EMAIL_INBOUND_MAX_TOTAL_ATTACHMENT_BYTES = env.int("EMAIL_INBOUND_MAX_TOTAL_ATTACHMENT_BYTES", default=30 * 1024 * 1024)
 IMAP_POLL_BATCH_SIZE = env.int("IMAP_POLL_BATCH_SIZE", default=200)
+# Form fields a request may carry in memory. Mailgun posts the whole raw message as one field
+# (body-mime), so a post larger than this is refused and Mailgun retries it, then gives up.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 ANYMAIL = {
     "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default=""),
     # Mailgun signs each inbound post with HMAC-SHA256(signing key, timestamp + token).

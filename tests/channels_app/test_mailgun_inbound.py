@@ -162,6 +162,33 @@ def test_the_token_is_remembered_until_its_timestamp_leaves_the_window(client, s
     assert timeouts == [pytest.approx(301, abs=2), pytest.approx(1501, abs=2)]  # a sender's clock ahead of ours
 
 
+def _large_raw(size: int) -> bytes:
+    body = ("Photos of the damage are below.\r\n" + "x" * 76 + "\r\n") * (size // 110)
+    return _raw("<mailgun-large@example.test>").replace(b"The box was crushed", body.encode() + b"The box was crushed")
+
+
+def test_a_post_larger_than_the_form_limit_is_refused_so_mailgun_retries_and_nothing_is_half_stored(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000
+
+    response = client.post(URL, _mailgun_post(_large_raw(1_200_000)))
+
+    assert response.status_code == 400
+    assert Message.objects.count() == 0
+    assert QuarantinedEmail.objects.count() == 0
+
+
+def test_raising_the_form_limit_lets_mailgun_post_large_messages(client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_000_000
+
+    response = client.post(URL, _mailgun_post(_large_raw(1_200_000)))
+
+    assert response.status_code == 200
+    message = Message.objects.get()
+    assert message.external_message_id == "<mailgun-large@example.test>"
+    assert len(message.body_text) > 1_000_000
+
+
 def test_an_unreadable_email_posted_by_mailgun_is_quarantined(client):
     raw = corpus_email("malformed_no_from.eml")
 
