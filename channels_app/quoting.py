@@ -63,6 +63,7 @@ _HEADER_SENT = re.compile(
 _SIGNATURE = re.compile(r"^--\s?$")
 _FORWARDED = re.compile(r"^\s*-{5,}\s*(?:Forwarded message|Mensaje reenviado|Message transféré|Weitergeleitete)", re.I)
 _MAX_ATTRIBUTION_LINES = 3
+_ATTRIBUTION_ENDINGS = (":", "：")
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ def _attribution_end(lines: list[str], index: int) -> int | None:
         if end > index and (not lines[end].strip() or _is_quoted(lines[end])):
             return None
         joined = f"{joined} {lines[end].strip()}".strip()
-        if _ATTRIBUTION.match(joined):
+        # Every attribution ends in a colon; the pattern's lazy spans cost far more than this check.
+        if joined.endswith(_ATTRIBUTION_ENDINGS) and _ATTRIBUTION.match(joined):
             return end
     return None
 

@@ -240,3 +240,24 @@ def test_twenty_thousand_flowed_quoted_lines_become_one_quoted_line_per_depth():
 )
 def test_text_is_decoded_whatever_the_label_says(payload, declared, text):
     assert decode_text(payload, declared) == text
+
+
+def test_the_attribution_pattern_is_tried_only_on_lines_that_end_in_a_colon(monkeypatch):
+    pattern = quoting._ATTRIBUTION
+    tried: list[str] = []
+
+    class Counting:
+        def match(self, text):
+            tried.append(text)
+            return pattern.match(text)
+
+    monkeypatch.setattr(quoting, "_ATTRIBUTION", Counting())
+    body = "\n".join(["Am Montag schrieb ich schon einmal wegen der Lieferung"] * 2000)
+    text = f"{body}\n\nOn Mon, 3 Feb 2025, Support <support@helpdesk.localhost> wrote:\n> Your order shipped."
+
+    split = split_quoted_text(text)
+
+    assert split.shown == body
+    assert split.quoted.startswith("On Mon, 3 Feb 2025")
+    assert all(line.endswith(":") for line in tried)
+    assert len(tried) <= 3
