@@ -146,7 +146,7 @@ def main() -> int:
     emit_timing(BENCH, "ticket_100_messages", timing, queries=queries, target_ms=TARGET_MS, **extra)
 
     def selector(_index: int) -> object:
-        return ticket_detail_for_agent(ticket=access_ticket(agent, ticket.pk))
+        return ticket_detail_for_agent(ticket=access_ticket(agent, ticket.pk), user=agent)
 
     timing = measure(selector, iterations=args.iterations, warmup=args.warmup)
     emit(BENCH, "ticket_100_messages_selector_p50", timing.p50, "ms", scale=scale, iterations=len(timing.samples_ms))

@@ -35,6 +35,19 @@ def register_staff_notifier(notifier: StaffNotifier) -> None:
         _notifiers.append(notifier)
 
 
+_inbox_sequence_readers: list[Callable[[], int]] = []
+
+
+def register_inbox_sequence_reader(reader: Callable[[], int]) -> None:
+    """The number of the inbox's latest live event (channels_app registers it)."""
+    _inbox_sequence_readers[:] = [reader]
+
+
+def inbox_sequence() -> int | None:
+    """Read before an inbox page reads its rows: the page's socket catches up on anything after it."""
+    return _inbox_sequence_readers[0]() if _inbox_sequence_readers else None
+
+
 def notify_staff(*, user_id: int, kind: str, payload: dict) -> None:
     """Tell one colleague something (a mention, an SLA warning) once the transaction commits."""
     for notifier in _notifiers:

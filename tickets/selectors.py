@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import Role
@@ -321,9 +322,14 @@ SIDEBAR_RATING_LIMIT = 10
 TIMELINE_LIMIT = 500
 
 
-def customer_sidebar(*, customer: Customer, exclude_ticket_id: int | None = None) -> CustomerSidebar:
-    """Contact details, identities, orders with items and shipments, earlier tickets and past ratings."""
+def customer_sidebar(*, customer: Customer, user: User, exclude_ticket_id: int | None = None) -> CustomerSidebar:
+    """Contact details, identities, orders with items and shipments, earlier tickets and past ratings.
+
+    Earlier tickets and ratings about a ticket are only those ``user`` may see (tickets.access), each
+    filtered inside its one query.
+    """
     customer_id = customer.pk
+    visible_tickets = Ticket.objects.filter(tickets_visible_to(user))
     identities = list(CustomerIdentity.objects.filter(customer_id=customer_id))
     orders = list(
         orders_with_items_and_shipments()
@@ -331,7 +337,7 @@ def customer_sidebar(*, customer: Customer, exclude_ticket_id: int | None = None
         .order_by("-placed_at")[: SIDEBAR_ORDER_LIMIT + 1]
     )
     has_more_orders = len(orders) > SIDEBAR_ORDER_LIMIT
-    earlier = Ticket.objects.filter(customer_id=customer_id, merged_into__isnull=True)
+    earlier = visible_tickets.filter(customer_id=customer_id, merged_into__isnull=True)
     if exclude_ticket_id is not None:
         earlier = earlier.exclude(pk=exclude_ticket_id)
     earlier_tickets = list(earlier.order_by("-created_at")[:SIDEBAR_TICKET_LIMIT])
@@ -341,7 +347,7 @@ def customer_sidebar(*, customer: Customer, exclude_ticket_id: int | None = None
         orders=orders[:SIDEBAR_ORDER_LIMIT],
         has_more_orders=has_more_orders,
         earlier_tickets=earlier_tickets,
-        ratings=past_ratings(customer_id=customer_id, limit=SIDEBAR_RATING_LIMIT),
+        ratings=past_ratings(customer_id=customer_id, limit=SIDEBAR_RATING_LIMIT, visible_tickets=visible_tickets),
     )
 
 
@@ -361,7 +367,7 @@ TIMELINE_FIELDS = (
 )
 
 
-def _timeline_messages(ticket_id: int) -> list[TimelineMessage]:
+def _timeline_messages(ticket_id: int, ticket_number: int) -> list[TimelineMessage]:
     """The timeline, oldest first, in two queries (messages, attachments) and no model instances."""
     from tickets.models import Attachment
 
@@ -370,14 +376,16 @@ def _timeline_messages(ticket_id: int) -> list[TimelineMessage]:
         .order_by("created_at", "id")
         .values_list(*TIMELINE_FIELDS)[:TIMELINE_LIMIT]
     )
-    storage = Attachment._meta.get_field("file").storage  # type: ignore[union-attr]
+    # Files are served only through tickets:attachment, which checks the ticket; its URL is the
+    # ticket's plus the file's id, built once here rather than reversed for every file.
+    attachment_url = reverse("tickets:ticket", args=[ticket_number]) + "attachments/{}/"
     attachments: dict[int, list[TimelineAttachment]] = {}
-    for message_id, filename, size, name, refusal_reason in (
+    for attachment_id, message_id, filename, size, name, refusal_reason in (
         Attachment.objects.filter(message_id__in=[row[0] for row in values])
         .order_by("id")
-        .values_list("message_id", "filename", "size", "file", "refusal_reason")
+        .values_list("id", "message_id", "filename", "size", "file", "refusal_reason")
     ):
-        url = storage.url(name) if name and not refusal_reason else ""
+        url = attachment_url.format(attachment_id) if name and not refusal_reason else ""
         attachments.setdefault(message_id, []).append(
             TimelineAttachment(filename=filename, size=size, url=url, refusal_reason=refusal_reason)
         )
@@ -412,20 +420,21 @@ def _timeline_messages(ticket_id: int) -> list[TimelineMessage]:
     ]
 
 
-def ticket_detail_for_agent(*, ticket: Ticket) -> TicketDetail:
-    """Everything the ticket page shows, in a fixed number of queries whatever the timeline's length.
+def ticket_detail_for_agent(*, ticket: Ticket, user: User) -> TicketDetail:
+    """Everything the ticket page shows ``user``, in a fixed number of queries whatever the timeline's length.
 
-    ``ticket`` is the one tickets.access handed out, its customer, assignee, team and order joined.
+    ``ticket`` is the one tickets.access handed out to ``user``, its customer, assignee, team and order
+    joined; the sidebar's other tickets and ratings are only those ``user`` may see too.
     """
     from tickets.models import SlaTarget, TicketActivity
 
     ticket_id = ticket.pk
-    messages = _timeline_messages(ticket_id)
+    messages = _timeline_messages(ticket_id, ticket.number)
     activities = list(
         TicketActivity.objects.filter(ticket_id=ticket_id).select_related("actor").order_by("created_at")[:200]
     )
     sla_targets = list(SlaTarget.objects.filter(ticket_id=ticket_id).order_by("kind"))
-    sidebar = customer_sidebar(customer=ticket.customer, exclude_ticket_id=ticket.pk)
+    sidebar = customer_sidebar(customer=ticket.customer, user=user, exclude_ticket_id=ticket.pk)
     return TicketDetail(
         ticket=ticket,
         messages=messages,

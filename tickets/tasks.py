@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
 
 from accounts.models import Team
@@ -30,7 +31,7 @@ def send_auto_acknowledgement_task(ticket_id: int) -> int | None:
 def deliver_message_task(self, message_id: int) -> bool:  # type: ignore[no-untyped-def]
     try:
         return message_deliver(message_id=message_id)
-    except TRANSIENT_DELIVERY_ERRORS as error:
+    except (*TRANSIENT_DELIVERY_ERRORS, SoftTimeLimitExceeded) as error:  # a mail server that hangs, too
         if self.request.retries >= self.max_retries:
             message_delivery_failed(message_id=message_id, error=str(error))
             raise

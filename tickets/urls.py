@@ -16,6 +16,7 @@ urlpatterns = [
     path("tickets/<int:number>/merge/", views.ticket_merge_view, name="merge"),
     path("tickets/<int:number>/escalate/", views.ticket_escalate_view, name="escalate"),
     path("tickets/<int:number>/messages/<int:message_id>/split/", views.message_split_view, name="split"),
+    path("tickets/<int:number>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
     path("tickets/<int:number>/orders/", views.order_lookup_view, name="order-lookup"),
     path("tickets/<int:number>/macro/preview/", views.macro_preview_view, name="macro-preview"),
     path("tickets/<int:number>/macro/apply/", views.macro_apply_view, name="macro-apply"),

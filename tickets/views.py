@@ -7,9 +7,10 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
@@ -20,8 +21,9 @@ from helpdesk.core.exceptions import ApplicationError
 from orders.choices import OrderStatus, ShipmentStatus
 from orders.selectors import order_get_by_number
 from tickets import forms
-from tickets.access import access_macro, access_ticket_by_number, check_order_lookup
+from tickets.access import access_attachment, access_macro, access_ticket_by_number, check_order_lookup
 from tickets.choices import Channel, Priority, TicketStatus
+from tickets.events import inbox_sequence
 from tickets.models import SlaTarget, Ticket, TicketActivity
 from tickets.selectors import (
     INBOX_VIEWS,
@@ -60,6 +62,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
             assignee=data["assignee"],
             query=data["q"],
         )
+    # Read before the rows: an event committed while they are read is caught up on by the page's socket.
+    live_sequence = None if request.htmx else inbox_sequence()
     try:
         page = ticket_list_for_inbox(user=request.user, cursor=request.GET.get("after"), view=view, filters=filters)
     except ApplicationError as error:
@@ -73,6 +77,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "view": view,
         "views": INBOX_VIEWS,
         "query_string": _query_without("after", request),
+        "live_sequence": live_sequence,
     }
     template = "tickets/_inbox_rows.html" if request.htmx and request.GET.get("after") else "tickets/inbox.html"
     return render(request, template, context)
@@ -111,11 +116,13 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose tickets and an action.")
         return redirect("tickets:inbox")
-    assignee = (
-        User.objects.filter(pk=form.cleaned_data["assignee"], is_staff=True).first()
-        if form.cleaned_data["assignee"]
-        else None
-    )
+    try:
+        assignee = (
+            _active_staff_or_none(form.cleaned_data["assignee"]) if form.cleaned_data["action"] == "assign" else None
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect(_safe_next(request, default=reverse("tickets:inbox")))
     result = tickets_bulk_update(
         actor=request.user,
         ticket_ids=form.ids(),
@@ -128,14 +135,45 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"{len(result.updated)} tickets updated.")
     for ticket_id, error in result.errors.items():
         messages.error(request, f"Ticket {ticket_id}: {error}")
-    return redirect(request.POST.get("next") or reverse("tickets:inbox"))
+    return redirect(_safe_next(request, default=reverse("tickets:inbox")))
+
+
+def _safe_next(request: HttpRequest, *, default: str) -> str:
+    """The posted ``next`` if it stays on this site, else ``default``: never a redirect elsewhere."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+def _active_staff_or_none(user_id: int | None) -> User | None:
+    """The colleague a picker chose; no choice (the empty option) is None, meaning nobody.
+
+    An id that names no active staff member is refused, so a stale or forged choice never unassigns.
+    """
+    if user_id is None:
+        return None
+    user = User.objects.filter(pk=user_id, is_active=True, is_staff=True).first()
+    if user is None:
+        raise ApplicationError("That colleague does not exist or is not active staff; nothing was changed.")
+    return user
+
+
+def _team_or_none(team_id: int | None) -> Team | None:
+    """The team a picker chose; no choice is None. An id that names no team is refused."""
+    if team_id is None:
+        return None
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise ApplicationError("That team does not exist; nothing was changed.")
+    return team
 
 
 def _ticket_page(
     request: HttpRequest, number: int, *, status: int = 200, ticket: Ticket | None = None, **extra: Any
 ) -> HttpResponse:
     ticket = ticket or access_ticket_by_number(request.user, number)
-    detail = ticket_detail_for_agent(ticket=ticket)
+    detail = ticket_detail_for_agent(ticket=ticket, user=request.user)
     reply_form = extra.pop("reply_form", None) or forms.ReplyForm(
         initial={"expected_version": detail.ticket.version, "last_seen_message_id": detail.last_message_id}
     )
@@ -156,6 +194,28 @@ def _ticket_page(
 @staff_required
 def ticket_page(request: HttpRequest, number: int) -> HttpResponse:
     return _ticket_page(request, number)
+
+
+# Images a browser only ever draws, so they may open in the page; never SVG, which can carry script.
+INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+@staff_required
+def attachment_download(request: HttpRequest, number: int, attachment_id: int) -> FileResponse:
+    """A customer's file, served so it can never run as a page of the helpdesk's origin."""
+    attachment = access_attachment(request.user, number, attachment_id)
+    content_type = attachment.content_type.split(";")[0].strip().lower()
+    is_inline = content_type in INLINE_IMAGE_TYPES
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=not is_inline,
+        filename=attachment.filename,
+        content_type=content_type if is_inline else "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private"  # the browser may keep it; a shared cache may not
+    return response
 
 
 TicketAction = Callable[[HttpRequest, Any], "int | None"]
@@ -258,8 +318,8 @@ def ticket_tags_view(request: HttpRequest, form: forms.TagsForm) -> int | None:
 
 @ticket_action(forms.AssignForm)
 def ticket_assign_view(request: HttpRequest, form: forms.AssignForm) -> int | None:
-    assignee = User.objects.filter(pk=form.cleaned_data["assignee"]).first() if form.cleaned_data["assignee"] else None
-    team = Team.objects.filter(pk=form.cleaned_data["team"]).first() if form.cleaned_data["team"] else None
+    assignee = _active_staff_or_none(form.cleaned_data["assignee"])
+    team = _team_or_none(form.cleaned_data["team"])
     ticket_assign(ticket_id=request.ticket.pk, actor=request.user, assignee=assignee, team=team)  # type: ignore[attr-defined]
     return None
 

@@ -147,23 +147,24 @@ CELERY_BEAT_SCHEDULE = {
     "poll-imap-mailboxes": {
         "task": "channels_app.tasks.poll_imap_mailboxes_task",
         "schedule": 60.0,
-        "options": {"expires": 55},
+        "options": {"expire_seconds": 55},
     },
 }
 
 # --- Beat: ticket timers (SLA warnings and breaches, auto-close, reminders, complaint notices) ---
 # Added to the schedule above; DatabaseScheduler copies its entries into its tables when beat starts.
-# The minute jobs expire unstarted after 55 s, so a backlog never runs the same minute twice over.
+# The minute jobs expire unstarted after 55 s, so a backlog never runs the same minute twice over
+# (``expire_seconds``: the option DatabaseScheduler stores; it drops ``expires``).
 CELERY_BEAT_SCHEDULE |= {
     "sla-send-warnings": {
         "task": "tickets.tasks.sla_send_warnings_task",
         "schedule": crontab(minute="*"),
-        "options": {"expires": 55},
+        "options": {"expire_seconds": 55},
     },
     "sla-mark-breaches": {
         "task": "tickets.tasks.sla_mark_breaches_task",
         "schedule": crontab(minute="*"),
-        "options": {"expires": 55},
+        "options": {"expire_seconds": 55},
     },
     "tickets-close-solved": {"task": "tickets.tasks.tickets_close_solved_task", "schedule": crontab(minute=7)},
     "tickets-remind-pending": {"task": "tickets.tasks.tickets_remind_pending_task", "schedule": crontab(minute=17)},
@@ -174,17 +175,23 @@ CELERY_BEAT_SCHEDULE |= {
     "deliveries-requeue-stale": {
         "task": "tickets.tasks.deliveries_requeue_stale_task",
         "schedule": crontab(minute="*/5"),
-        "options": {"expires": 280},
+        "options": {"expire_seconds": 280},
     },
     "webhook-deliveries-requeue-stale": {
         "task": "tickets.tasks.webhook_deliveries_requeue_stale_task",
         "schedule": crontab(minute="*/5"),
-        "options": {"expires": 280},
+        "options": {"expire_seconds": 280},
     },
     "acknowledgement-requests-requeue-stale": {
         "task": "tickets.tasks.acknowledgement_requests_requeue_stale_task",
         "schedule": crontab(minute="*"),
-        "options": {"expires": 50},
+        "options": {"expire_seconds": 50},
+    },
+    # Capacity also frees up where no hook sees it (reassignment, merges, a ticket moved into a team).
+    "assign-waiting-everywhere": {
+        "task": "tickets.tasks.assign_waiting_tickets_everywhere_task",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expire_seconds": 280},
     },
 }
 # --- End of beat: ticket timers -------------------------------------------------------------

@@ -4,7 +4,8 @@
   const table = document.getElementById("inbox");
   const status = document.getElementById("live-status");
   if (!table) return;
-  let lastSeq = null;
+  // The number of the latest live event when the server read these rows: the first hello catches up from it.
+  let lastSeq = table.dataset.seq ? parseInt(table.dataset.seq, 10) : null;
   let retryDelay = 500;
   let refreshTimer = null;
 

@@ -334,3 +334,14 @@ def test_events_for_groups_nobody_listens_in_are_stored_for_catch_up_but_not_bro
     assert event["type"] == "ticket.created"
     assert broadcast_to == [GROUP]
     assert [item["type"] for item in realtime.events_since(group=unwatched, sequence=0)] == ["ticket.created"]
+
+
+def test_the_inbox_page_carries_the_live_number_its_rows_were_read_at(agent):
+    """So the page's first hello catches up on a change committed while the page was being read."""
+    client = Client()
+    client.force_login(agent)
+    latest = publish(3001)
+
+    body = client.get("/inbox/").content.decode()
+
+    assert f'data-seq="{latest}"' in body

@@ -40,7 +40,7 @@ def test_a_score_must_lie_on_its_kinds_scale(kind, score, is_allowed):
     assert SurveyResponse.objects.filter(customer=customer).count() == int(is_allowed)
 
 
-def test_the_sidebar_lists_the_customers_past_ratings_newest_first():
+def test_the_sidebar_lists_the_customers_past_ratings_newest_first(agent):
     ticket = TicketFactory()
     rated = TicketFactory(customer=ticket.customer)
     now = timezone.now()
@@ -50,7 +50,7 @@ def test_the_sidebar_lists_the_customers_past_ratings_newest_first():
     )
     SurveyResponseFactory(score=1)  # someone else's
 
-    ratings = customer_sidebar(customer=ticket.customer, exclude_ticket_id=ticket.pk).ratings
+    ratings = customer_sidebar(customer=ticket.customer, user=agent, exclude_ticket_id=ticket.pk).ratings
 
     assert [(r.kind, r.score, r.scale_max, r.ticket_number) for r in ratings] == [
         (SurveyKind.NPS, 9, 10, rated.number),
@@ -73,7 +73,7 @@ def test_the_ticket_page_shows_past_ratings_with_their_comment(client, agent):
     assert "No ratings yet." not in body
 
 
-def test_ratings_follow_a_merged_customer():
+def test_ratings_follow_a_merged_customer(agent):
     source, target = CustomerFactory(), CustomerFactory()
     response = SurveyResponseFactory(customer=source)
 
@@ -81,4 +81,4 @@ def test_ratings_follow_a_merged_customer():
 
     response.refresh_from_db()
     assert response.customer == target
-    assert [r.score for r in customer_sidebar(customer=target).ratings] == [response.score]
+    assert [r.score for r in customer_sidebar(customer=target, user=agent).ratings] == [response.score]

@@ -132,3 +132,31 @@ def test_a_message_being_sent_locks_its_outbox_row_but_never_its_ticket(monkeypa
     assert locked.pk == ticket.pk
     assert outcome["sent"] is True
     assert MessageDelivery.objects.get(message_id=message.pk).status == Status.SENT
+
+
+def test_a_ticket_opened_through_the_api_is_answered_by_email(queued):
+    from tickets.choices import Channel
+
+    ticket = TicketFactory(channel=Channel.API)
+    CustomerIdentityFactory(customer=ticket.customer, value="api.customer@customers.test")
+    MessageFactory(ticket=ticket, direction=MessageDirection.INBOUND, channel=Channel.API)
+
+    ticket_acknowledge(ticket_id=ticket.pk)
+
+    assert [message.to for message in mail.outbox] == [["api.customer@customers.test"]]
+    assert MessageDelivery.objects.get(message__ticket=ticket).status == Status.SENT
+
+
+def test_a_message_with_nothing_to_send_it_through_fails_at_once_instead_of_being_retried_for_ever(queued):
+    from tickets.choices import Channel
+
+    ticket = TicketFactory(channel=Channel.SMS)  # no SMS adapter on this desk
+    MessageFactory(ticket=ticket, direction=MessageDirection.INBOUND, channel=Channel.SMS)
+
+    ticket_acknowledge(ticket_id=ticket.pk)
+
+    delivery = MessageDelivery.objects.get(message__ticket=ticket)
+    assert delivery.status == Status.FAILED
+    assert "No delivery is configured for the sms channel" in delivery.last_error
+    assert queued == []
+    assert deliveries_requeue_stale(now=timezone.now() + STALE_DELIVERY_AGE * 2) == 0

@@ -311,7 +311,12 @@ def test_creating_a_ticket_goes_through_ingest_and_answers_201_with_its_number(a
 
     doors = []
     real_ingest = tickets_api.ingest
-    monkeypatch.setattr(tickets_api, "ingest", lambda *, inbound: doors.append(inbound) or real_ingest(inbound=inbound))
+
+    def through_the_door(*, inbound, **options):
+        doors.append(inbound)
+        return real_ingest(inbound=inbound, **options)
+
+    monkeypatch.setattr(tickets_api, "ingest", through_the_door)
 
     response = agent_client.post(
         f"{API}/tickets/",
@@ -368,6 +373,53 @@ def test_sending_the_same_external_id_again_returns_the_first_ticket(agent_clien
     assert second.json()["number"] == first.json()["number"]
     assert Ticket.objects.count() == 1
     assert Message.objects.count() == 1
+
+
+def test_a_new_message_never_joins_a_ticket_the_caller_may_not_see(agent_client, other_team):
+    elsewhere = _ticket(team=other_team, assignee=UserFactory(role=Role.AGENT), status=TicketStatus.PENDING)
+    customer_email = elsewhere.customer.identities.get().value
+    before = _state(elsewhere)
+
+    response = agent_client.post(
+        f"{API}/tickets/",
+        {"customer_email": customer_email, "subject": f"[#{elsewhere.number}]", "body": "Send the refund elsewhere"},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["is_new_ticket"] is True
+    assert response.json()["number"] != elsewhere.number
+    assert _state(elsewhere) == before
+    assert Ticket.objects.get(number=response.json()["number"]).customer_id == elsewhere.customer_id
+
+
+def test_an_external_id_of_a_ticket_the_caller_may_not_see_is_a_409_that_tells_nothing(
+    agent_client, supervisor_client, other_team
+):
+    body = {"customer_email": "kim@example.test", "body": "Lid broken", "external_id": "form-990"}
+    first = supervisor_client.post(f"{API}/tickets/", body, format="json")
+    Ticket.objects.filter(number=first.json()["number"]).update(team=other_team)
+
+    response = agent_client.post(f"{API}/tickets/", body, format="json")
+
+    assert response.status_code == 409
+    assert str(first.json()["number"]) not in response.content.decode()
+    assert Message.objects.count() == 1
+
+
+def test_staff_without_the_permission_to_open_tickets_get_403_and_nothing_is_stored(token_client_for):
+    from django.contrib.auth.models import Permission
+
+    reader = UserFactory(role=Role.AGENT)
+    reader.groups.clear()
+    reader.user_permissions.add(*Permission.objects.filter(codename="view_ticket"))
+
+    response = token_client_for(reader).post(
+        f"{API}/tickets/", {"customer_email": "lee@example.test", "body": "Hello"}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert Ticket.objects.count() == 0
 
 
 @pytest.mark.parametrize(

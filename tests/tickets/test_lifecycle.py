@@ -240,6 +240,23 @@ def test_only_staff_who_may_change_customers_fold_them_in_a_merge(agent):
     assert (source.merged_into, source.customer.merged_into) == (None, None)
 
 
+def test_customers_are_folded_only_by_someone_who_may_see_all_their_tickets(agent):
+    source, target = _ticket(), _ticket()
+    hidden = TicketFactory(customer=source.customer, team=TeamFactory(), assignee=UserFactory(role=Role.AGENT))
+
+    with pytest.raises(ApplicationError, match="tickets you may not see"):
+        ticket_merge(source_id=source.pk, target_id=target.pk, actor=agent, merge_customers=True)
+
+    hidden.refresh_from_db()
+    source.refresh_from_db()
+    assert hidden.customer_id == source.customer_id
+    assert (source.merged_into, source.customer.merged_into) == (None, None)
+    supervisor = UserFactory(role=Role.SUPERVISOR)
+    ticket_merge(source_id=source.pk, target_id=target.pk, actor=supervisor, merge_customers=True)
+    hidden.refresh_from_db()
+    assert hidden.customer_id == target.customer_id
+
+
 def test_splitting_a_message_opens_its_own_ticket(agent):
     ticket = _ticket()
     MessageFactory(ticket=ticket, body_text="Where is my order?")
@@ -410,3 +427,61 @@ def test_a_split_ticket_counts_from_when_the_customer_wrote_not_from_the_split(a
     assert new_ticket.created_at == written_at
     target = SlaTarget.objects.get(ticket=new_ticket, kind="first_response")
     assert target.started_at == written_at
+
+
+@pytest.fixture
+def sent_notifications(monkeypatch):
+    sent = []
+    monkeypatch.setattr("tickets.services.conversation.notify_staff", lambda **notification: sent.append(notification))
+    return sent
+
+
+def test_a_mention_reaches_only_colleagues_who_may_see_the_ticket(agent, sent_notifications):
+    team = TeamFactory()
+    teammate = UserFactory(email="dan@store.test", role=Role.AGENT)
+    team.members.add(agent, teammate)
+    outsider = UserFactory(email="cleo@store.test", role=Role.AGENT)
+    TeamFactory().members.add(outsider)
+    lead = UserFactory(email="sam@store.test", role=Role.SUPERVISOR)
+    ticket = _ticket(team=team, assignee=agent)
+
+    note = ticket_add_note(ticket_id=ticket.pk, author=agent, body_text="@cleo @dan and @sam: refund or not?")
+
+    assert set(Mention.objects.filter(message=note).values_list("user", flat=True)) == {teammate.pk, lead.pk}
+    assert {sent["user_id"] for sent in sent_notifications} == {teammate.pk, lead.pk}
+    assert outsider.pk not in {sent["user_id"] for sent in sent_notifications}
+
+
+def test_a_mention_of_a_colleague_who_may_not_see_the_ticket_notifies_nobody(agent, sent_notifications):
+    UserFactory(email="cleo@store.test", role=Role.AGENT)
+    ticket = _ticket(assignee=UserFactory(role=Role.AGENT), team=TeamFactory())
+
+    note = ticket_add_note(ticket_id=ticket.pk, author=agent, body_text="@cleo@store.test have a look")
+
+    assert not Mention.objects.filter(message=note).exists()
+    assert sent_notifications == []
+
+
+def test_a_handle_two_colleagues_share_names_nobody_and_the_full_address_names_one(agent, sent_notifications):
+    first = UserFactory(email="alex@one.test", role=Role.AGENT)
+    UserFactory(email="alex@two.test", role=Role.AGENT)
+    UserFactory(email="alexandra@one.test", role=Role.AGENT)
+    ticket = _ticket()
+
+    shared = ticket_add_note(ticket_id=ticket.pk, author=agent, body_text="@alex can you check?")
+    exact = ticket_add_note(ticket_id=ticket.pk, author=agent, body_text="@Alex@one.test can you check?")
+
+    assert not Mention.objects.filter(message=shared).exists()
+    assert list(Mention.objects.filter(message=exact).values_list("user", flat=True)) == [first.pk]
+    assert [sent["user_id"] for sent in sent_notifications] == [first.pk]
+
+
+def test_a_handle_names_staff_only_by_their_whole_local_part(agent, sent_notifications):
+    alex = UserFactory(email="alex@one.test", role=Role.AGENT)
+    UserFactory(email="alex@customer.test", is_staff=False, role="")
+    UserFactory(email="alex.ortiz@one.test", role=Role.AGENT)
+    ticket = _ticket()
+
+    note = ticket_add_note(ticket_id=ticket.pk, author=agent, body_text="Thanks @alex.")
+
+    assert list(Mention.objects.filter(message=note).values_list("user", flat=True)) == [alex.pk]

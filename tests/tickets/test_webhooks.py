@@ -229,16 +229,18 @@ def test_server_errors_are_retried_until_the_receiver_takes_it(receiver):
 
 
 @pytest.mark.django_db
-def test_a_receiver_that_keeps_failing_is_given_up_after_eight_attempts(receiver):
+def test_a_receiver_that_keeps_failing_is_given_up_after_about_a_day_of_attempts(receiver):
     delivery = _pending_delivery(_endpoint(url=receiver.url))
     receiver.fail_next(100, status=500)
 
     result = deliver_webhook_task.apply(args=[delivery.pk])
 
     assert result.get() == Status.FAILED
-    assert len(receiver.requests) == WEBHOOK_MAX_ATTEMPTS == 8
+    assert len(receiver.requests) == WEBHOOK_MAX_ATTEMPTS == 54
+    waits = [webhook_retry_countdown(attempts=attempt) for attempt in range(1, WEBHOOK_MAX_ATTEMPTS)]
+    assert 23 * 3600 < sum(waits) < 27 * 3600
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts, delivery.last_status_code) == (Status.FAILED, 8, 500)
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == (Status.FAILED, 54, 500)
     assert delivery.last_error == "HTTP 500: answered 500"
 
 
@@ -284,6 +286,34 @@ def test_a_timeout_is_retried(receiver, monkeypatch):
     assert first.retry_in_seconds is not None
     assert delivery.last_error == "No answer within 0.3 s."
     assert delivery.next_attempt_at is not None
+    assert webhook_deliver(delivery_id=delivery.pk).is_sent is True
+
+
+@pytest.mark.django_db
+def test_an_attempt_cut_off_by_the_tasks_time_limit_is_counted_and_retried(receiver, monkeypatch):
+    import signal
+
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    delivery = _pending_delivery(_endpoint(url=receiver.url))
+    receiver.stall_next(1, seconds=3)
+
+    def soft_limit(*_args):
+        raise SoftTimeLimitExceeded()
+
+    # As the worker does it: the soft time limit arrives as a signal while the request is under way.
+    previous = signal.signal(signal.SIGALRM, soft_limit)
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    try:
+        first = webhook_deliver(delivery_id=delivery.pk)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    delivery.refresh_from_db()
+
+    assert first.status == Status.PENDING
+    assert first.retry_in_seconds is not None
+    assert (delivery.attempts, delivery.last_error) == (1, "No complete answer within the delivery's time limit.")
     assert webhook_deliver(delivery_id=delivery.pk).is_sent is True
 
 

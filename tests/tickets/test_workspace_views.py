@@ -6,6 +6,7 @@ from accounts.choices import Role
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.customers.factories import CustomerIdentityFactory
 from tests.orders.factories import OrderFactory, OrderItemFactory, ShipmentFactory
+from tests.surveys.factories import SurveyResponseFactory
 from tests.tickets.factories import MessageFactory, TagFactory, TicketFactory
 from tickets.choices import MessageDirection, Priority, TicketStatus
 from tickets.models import Message, Ticket
@@ -436,3 +437,126 @@ def test_the_order_lookup_needs_the_ticket_and_the_order_permission(client, tick
     outsider.groups.clear()
     outsider.user_permissions.add(*Permission.objects.filter(codename__in=["view_ticket"]))
     assert client.get(url, {"order": "1"}).status_code == 403
+
+
+# --- The sidebar shows only what the agent may see ------------------------------------------------
+
+
+@pytest.fixture
+def customer_history(ticket, agent):
+    """The customer's other tickets (the agent's team's, unrouted, another team's), each rated."""
+    team = TeamFactory()
+    team.members.add(agent)
+    tickets = {
+        "my team": TicketFactory(
+            customer=ticket.customer, subject="Team parcel", team=team, assignee=UserFactory(role=Role.AGENT)
+        ),
+        "unrouted": TicketFactory(customer=ticket.customer, subject="Unrouted parcel"),
+        "other team": TicketFactory(
+            customer=ticket.customer, subject="Secret parcel", team=TeamFactory(), assignee=UserFactory(role=Role.AGENT)
+        ),
+    }
+    for name, rated in tickets.items():
+        SurveyResponseFactory(customer=ticket.customer, ticket=rated, score=3, comment=f"Rated {name}")
+    SurveyResponseFactory(customer=ticket.customer, score=4, comment="Rated no ticket")
+    return tickets
+
+
+def test_the_sidebar_shows_an_agent_only_the_earlier_tickets_and_ratings_they_may_see(
+    agent_client, ticket, customer_history
+):
+    response = agent_client.get(reverse("tickets:ticket", args=[ticket.number]))
+
+    body = response.content.decode()
+    sidebar = response.context["detail"].sidebar
+    mine, unrouted, hidden = customer_history["my team"], customer_history["unrouted"], customer_history["other team"]
+    assert {t.pk for t in sidebar.earlier_tickets} == {mine.pk, unrouted.pk}
+    assert {r.ticket_number for r in sidebar.ratings} == {mine.number, unrouted.number, None}
+    assert "Team parcel" in body
+    assert "Unrouted parcel" in body
+    assert "Rated no ticket" in body
+    assert "Secret parcel" not in body
+    assert "Rated other team" not in body
+    assert f'href="{reverse("tickets:ticket", args=[hidden.number])}"' not in body
+
+
+def test_the_sidebar_shows_a_supervisor_every_earlier_ticket_and_rating(client, supervisor, ticket, customer_history):
+    client.force_login(supervisor)
+
+    response = client.get(reverse("tickets:ticket", args=[ticket.number]))
+
+    body = response.content.decode()
+    sidebar = response.context["detail"].sidebar
+    assert {t.pk for t in sidebar.earlier_tickets} == {t.pk for t in customer_history.values()}
+    assert {r.ticket_number for r in sidebar.ratings} == {t.number for t in customer_history.values()} | {None}
+    assert "Secret parcel" in body
+    assert "Rated other team" in body
+
+
+# --- Bulk actions and assignment refuse what they cannot do ---------------------------------------
+
+
+def test_bulk_never_redirects_to_another_site(agent_client):
+    ticket = TicketFactory()
+    data = {"ticket_ids": str(ticket.pk), "action": "assign_me"}
+
+    elsewhere = agent_client.post(reverse("tickets:bulk"), {**data, "next": "https://evil.test/"})
+    no_scheme = agent_client.post(reverse("tickets:bulk"), {**data, "next": "//evil.test/"})
+    here = agent_client.post(reverse("tickets:bulk"), {**data, "next": "/tickets/?view=mine"})
+
+    assert elsewhere.url == reverse("tickets:inbox")
+    assert no_scheme.url == reverse("tickets:inbox")
+    assert here.url == "/tickets/?view=mine"
+
+
+@pytest.mark.parametrize("someone", [None, {"is_staff": False, "role": ""}, {"is_active": False}])
+def test_bulk_assign_to_someone_who_is_not_active_staff_is_refused(agent_client, agent, someone):
+    ticket = TicketFactory(assignee=agent)
+    assignee_id = UserFactory(**someone).pk if someone else 987654321
+
+    response = agent_client.post(
+        reverse("tickets:bulk"),
+        {"ticket_ids": str(ticket.pk), "action": "assign", "assignee": assignee_id, "next": "https://evil.test/"},
+        follow=True,
+    )
+
+    assert response.redirect_chain[0][0] == reverse("tickets:inbox")
+    assert "not active staff; nothing was changed" in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.assignee == agent
+
+
+def test_bulk_assign_to_a_colleague_still_works(agent_client):
+    ticket = TicketFactory()
+    colleague = UserFactory(role=Role.AGENT)
+
+    agent_client.post(
+        reverse("tickets:bulk"), {"ticket_ids": str(ticket.pk), "action": "assign", "assignee": colleague.pk}
+    )
+
+    ticket.refresh_from_db()
+    assert ticket.assignee == colleague
+
+
+def test_assigning_from_the_page_to_an_unknown_id_is_refused(agent_client, ticket, agent):
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent)
+    url = reverse("tickets:assign", args=[ticket.number])
+
+    unknown = agent_client.post(url, {"assignee": 987654321})
+    no_team = agent_client.post(url, {"assignee": agent.pk, "team": 987654321})
+
+    assert unknown.status_code == 400
+    assert "not active staff; nothing was changed" in unknown.content.decode()
+    assert no_team.status_code == 400
+    assert "That team does not exist" in no_team.content.decode()
+    ticket.refresh_from_db()
+    assert (ticket.assignee, ticket.team) == (agent, None)
+
+
+def test_the_empty_choice_on_the_page_still_unassigns(agent_client, ticket, agent):
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent)
+
+    agent_client.post(reverse("tickets:assign", args=[ticket.number]), {"assignee": ""})
+
+    ticket.refresh_from_db()
+    assert ticket.assignee is None

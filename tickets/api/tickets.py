@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import get_supported_language_variant
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -13,7 +14,8 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from customers.choices import IdentityKind
-from tickets.access import access_ticket
+from helpdesk.core.exceptions import ConflictError, PermissionDeniedError
+from tickets.access import ADD_TICKET, access_ticket, tickets_visible_to
 from tickets.api.common import (
     MAX_PAGE_SIZE,
     TICKETS_TAG,
@@ -24,6 +26,7 @@ from tickets.api.common import (
     next_page_url,
 )
 from tickets.choices import Channel, Priority, TicketStatus
+from tickets.models import Ticket
 from tickets.selectors import API_PAGE_SIZE, TicketListFilters, ticket_get_for_api, ticket_list_for_api
 from tickets.services.ingest import InboundMessage, ingest
 
@@ -149,20 +152,27 @@ class TicketCreateApi(TicketsApi):
             "by email or created, the desk's rules run, and the customer gets the usual acknowledgement. "
             "201 with the ticket's number when a ticket was opened. 200 when nothing new was opened: the "
             "external_id was sent before (is_duplicate), or the message continues the customer's open "
-            "conversation on that channel (is_new_ticket false), exactly as it would arriving by itself."
+            "conversation on that channel (is_new_ticket false), exactly as it would arriving by itself. "
+            "It joins only conversations the caller may see; otherwise it opens a ticket of its own. "
+            "Needs the tickets.add_ticket permission; 409 when the external_id was already used for a "
+            "ticket the caller may not see."
         ),
         request=TicketCreateInputSerializer,
         responses={
             201: TicketCreateOutputSerializer,
             200: OpenApiResponse(TicketCreateOutputSerializer, description="Duplicate, or joined a ticket."),
-            **error_responses(400, 401, 403),
+            **error_responses(400, 401, 403, 409),
         },
     )
     def post(self, request: Request) -> Response:
+        if not request.user.has_perm(ADD_TICKET):
+            raise PermissionDeniedError(_("You may not open tickets."))
         serializer = TicketCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        visible = tickets_visible_to(request.user)
         result = ingest(
+            thread_within=visible,
             inbound=InboundMessage(
                 channel=data["channel"],
                 sender_kind=IdentityKind.EMAIL,
@@ -172,8 +182,10 @@ class TicketCreateApi(TicketsApi):
                 body_text=data["body"],
                 external_message_id=data.get("external_id"),
                 language=data.get("language"),
-            )
+            ),
         )
+        if result.is_duplicate and not Ticket.objects.filter(visible, pk=result.ticket.pk).exists():
+            raise ConflictError(_("This external_id was already used, for a ticket you may not see."))
         output = {
             "id": result.ticket.pk,
             "number": result.ticket.number,

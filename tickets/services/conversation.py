@@ -6,12 +6,13 @@ import re
 from collections.abc import Sequence
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import BooleanField, Case, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from helpdesk.core.exceptions import ApplicationError, ConflictError
+from tickets.access import staff_who_may_see
 from tickets.choices import MessageDirection, TicketStatus
 from tickets.events import after_ticket_change, notify_staff
 from tickets.html import sanitise_html
@@ -88,20 +89,45 @@ def ticket_reply(
     return message
 
 
-def mentioned_users(body_text: str) -> list[User]:
-    """Colleagues named as @alex (the part of their email before @) or @alex@store.test."""
+def mentioned_users(body_text: str, *, ticket: Ticket) -> list[User]:
+    """The colleagues a note names who may see ``ticket``, in one query.
+
+    ``@alex@store.test`` names the active staff member with exactly that email. ``@alex`` names the
+    active staff member whose email's local part is exactly ``alex`` (any case), but only if just one
+    does: when ``alex@one.test`` and ``alex@two.test`` both work here, ``@alex`` names nobody and the
+    whole address must be written. A trailing full stop is not part of a handle. A colleague who may
+    not see the ticket (tickets.access) is left out, so they learn nothing of it.
+    """
     handles = {handle.rstrip(".").lower() for handle in _MENTION.findall(body_text)}
     if not handles:
         return []
     query = Q()
     for handle in handles:
         query |= Q(email__iexact=handle) if "@" in handle else Q(email__istartswith=f"{handle}@")
-    return list(User.objects.filter(query, is_active=True, is_staff=True).order_by("pk"))
+    candidates = (
+        User.objects.filter(query, is_active=True, is_staff=True)
+        .annotate(may_see=Case(When(staff_who_may_see(ticket), then=True), default=False, output_field=BooleanField()))
+        .order_by("pk")
+    )
+    named: dict[int, User] = {}
+    by_local_part: dict[str, list[User]] = {}
+    for user in candidates:
+        email = user.email.lower()
+        if email in handles:
+            named[user.pk] = user
+        local_part = email.rsplit("@", 1)[0]
+        if local_part in handles:
+            by_local_part.setdefault(local_part, []).append(user)
+    for users in by_local_part.values():
+        if len(users) == 1:
+            named[users[0].pk] = users[0]
+    return [named[pk] for pk in sorted(named) if named[pk].may_see]  # type: ignore[attr-defined]
 
 
 @transaction.atomic
 def ticket_add_note(*, ticket_id: int, author: User, body_text: str) -> Message:
-    """An internal note: visible to staff only; every @mentioned colleague is notified once."""
+    """An internal note: visible to staff only; every @mentioned colleague who may see the ticket is
+    notified once (see ``mentioned_users``)."""
     if not body_text.strip():
         raise ApplicationError(_("A note needs some text."))
     ticket = ticket_lock(ticket_id=ticket_id)
@@ -112,7 +138,7 @@ def ticket_add_note(*, ticket_id: int, author: User, body_text: str) -> Message:
         author=author,
         body_text=body_text.strip(),
     )
-    for user in mentioned_users(body_text):
+    for user in mentioned_users(body_text, ticket=ticket):
         if user.pk == author.pk:
             continue
         Mention.objects.create(message=note, user=user)

@@ -9,6 +9,7 @@ from smtplib import SMTPException
 from django.db import transaction
 from django.utils import timezone
 
+from helpdesk.core.exceptions import ApplicationError
 from tickets.delivery import sender_for
 from tickets.models import Message, MessageDelivery
 from tickets.services.requeue import requeue_untouched
@@ -40,7 +41,17 @@ def message_deliver(*, message_id: int, message: Message | None = None) -> bool:
             delivery = deliveries.get(message_id=message_id)
         if delivery.status == MessageDelivery.Status.SENT:
             return False
-        sender_for(message.channel)(message)
+        try:
+            sender_for(message.channel)(message)
+        except ApplicationError as error:
+            # Nothing to send it through (no adapter for the channel, no address to write to): no retry
+            # would help, so it fails now, visibly, instead of being swept up and retried for ever.
+            delivery.status = MessageDelivery.Status.FAILED
+            delivery.attempts += 1
+            delivery.last_error = error.message[:2000]
+            delivery.save(update_fields=["status", "attempts", "last_error", "updated_at"])
+            logger.warning("message %s cannot be delivered: %s", message_id, error.message)
+            return False
         delivery.status = MessageDelivery.Status.SENT
         delivery.attempts += 1
         delivery.sent_at = timezone.now()

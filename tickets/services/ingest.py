@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from customers.identities import customer_find_or_create_by_identity
@@ -182,7 +182,7 @@ def _store_attachments(message: Message, attachments: tuple[InboundAttachment, .
         attachment.save()
 
 
-def _record(inbound: InboundMessage) -> IngestResult:
+def _record(inbound: InboundMessage, thread_within: Q | None = None) -> IngestResult:
     customer, is_new_customer = customer_find_or_create_by_identity(
         kind=inbound.sender_kind,
         value=inbound.sender_address,
@@ -193,6 +193,12 @@ def _record(inbound: InboundMessage) -> IngestResult:
     order = None if is_new_customer else _mentioned_order(inbound, customer)
     target = _thread_target(inbound, customer, order) if inbound.references or not is_new_customer else None
     conversation = _lock_open_conversation(target) if target is not None else None
+    if (
+        conversation is not None
+        and thread_within is not None
+        and not Ticket.objects.filter(thread_within, pk=conversation.pk).exists()
+    ):
+        conversation = None  # the caller may not see that conversation: the message opens a ticket of its own
     is_new_ticket = conversation is None
     received_at = inbound.received_at or timezone.now()
     if conversation is None:
@@ -236,14 +242,18 @@ def _record(inbound: InboundMessage) -> IngestResult:
     return IngestResult(ticket=ticket, message=message, is_new_ticket=is_new_ticket, is_duplicate=False)
 
 
-def ingest(*, inbound: InboundMessage) -> IngestResult:
-    """Record one inbound message on the right ticket; a repeated delivery is recognised, not doubled."""
+def ingest(*, inbound: InboundMessage, thread_within: Q | None = None) -> IngestResult:
+    """Record one inbound message on the right ticket; a repeated delivery is recognised, not doubled.
+
+    ``thread_within`` limits the conversations the message may join to those tickets (a staff caller
+    of the API joins only tickets they may see); channels that customers write through pass nothing.
+    """
     existing = _existing_message(inbound)
     if existing is not None:
         return IngestResult(ticket=existing.ticket, message=existing, is_new_ticket=False, is_duplicate=True)
     try:
         with transaction.atomic():
-            result = _record(inbound)
+            result = _record(inbound, thread_within)
             after_ticket_change(
                 ticket=result.ticket,
                 change="created" if result.is_new_ticket else "updated",

@@ -10,6 +10,7 @@ from accounts.models import User
 from customers.models import Customer
 from customers.services import customer_merge
 from helpdesk.core.exceptions import ApplicationError, PermissionDeniedError
+from tickets.access import tickets_visible_to
 from tickets.choices import MessageDirection, TicketStatus
 from tickets.events import after_ticket_change
 from tickets.models import Message, Ticket, TicketActivity
@@ -90,6 +91,13 @@ def _merge_customers_of(*, source: Ticket, target: Ticket, actor: User, allowed:
         )
     if not actor.has_perm("customers.change_customer"):
         raise PermissionDeniedError(_("You may not merge customers."))
+    # Folding a customer moves all their tickets, and where replies to them go: only for someone who
+    # may see every one of them (a supervisor, or an agent whose teams hold them all).
+    theirs = Ticket.objects.filter(customer_id=source.customer_id)
+    if theirs.filter(tickets_visible_to(actor)).count() != theirs.count():
+        raise PermissionDeniedError(
+            _("This customer has tickets you may not see; ask a supervisor to merge the customers.")
+        )
     customers = Customer.objects.in_bulk([source.customer_id, target.customer_id])
     folded = customers[source.customer_id]
     customer_merge(source=folded, target=customers[target.customer_id])

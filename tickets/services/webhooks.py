@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
@@ -37,7 +38,9 @@ logger = logging.getLogger(__name__)
 Event = WebhookEndpoint.Event
 Status = WebhookDelivery.Status
 
-WEBHOOK_MAX_ATTEMPTS = 8
+# 30 s, 1, 2, 4, 8, 16 min, then every 30 min: the last attempt is about a day after the first, so a
+# receiver down for a maintenance window still gets every event.
+WEBHOOK_MAX_ATTEMPTS = 54
 WEBHOOK_TIMEOUT_SECONDS: float = 10
 WEBHOOK_RETRY_BASE_SECONDS = 30
 WEBHOOK_RETRY_MAX_SECONDS = 1800  # below the broker's visibility timeout, so a waiting retry is not redelivered
@@ -289,6 +292,8 @@ def _post(url: str, *, body: bytes, headers: dict[str, str]) -> tuple[int | None
         )
     except requests.Timeout:
         return None, f"No answer within {WEBHOOK_TIMEOUT_SECONDS:g} s.", True, None
+    except SoftTimeLimitExceeded:  # a receiver that trickles its answer, or many unanswered addresses
+        return None, "No complete answer within the delivery's time limit.", True, None
     except requests.ConnectionError as exc:
         refused = _private_address_refusal(exc)
         if refused is not None:  # the name now points somewhere private: retrying cannot make it public
