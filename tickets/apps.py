@@ -29,12 +29,13 @@ class TicketsConfig(AppConfig):
     def _connect_rule_cache() -> None:
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        from accounts.models import Team
-        from tickets.models import PriorityRule, RoutingRule, SlaPolicy, WebhookEndpoint
+        from accounts.models import Team, User
+        from tickets.models import Macro, PriorityRule, RoutingRule, SlaPolicy, Tag, WebhookEndpoint
         from tickets.rule_cache import rules_changed
 
-        # Any change to what tickets.rule_cache keeps (admin pages included) makes every process read it again.
-        for model in (PriorityRule, RoutingRule, SlaPolicy, WebhookEndpoint, Team):
+        # Any change to what tickets.rule_cache keeps (admin pages included) makes every process read it again:
+        # the rules, and the ticket page's pickers (macros, staff, teams, tags).
+        for model in (PriorityRule, RoutingRule, SlaPolicy, WebhookEndpoint, Team, Macro, User, Tag):
             post_save.connect(rules_changed, sender=model, dispatch_uid=f"rule-cache-save-{model.__name__}")
             post_delete.connect(rules_changed, sender=model, dispatch_uid=f"rule-cache-delete-{model.__name__}")
         m2m_changed.connect(rules_changed, sender=RoutingRule.tags.through, dispatch_uid="rule-cache-routing-tags")

@@ -1,12 +1,13 @@
 """The rules every new or changed ticket reads (priority rules, routing rules, SLA policies, webhook
-endpoints), kept in memory per process instead of queried each time.
+endpoints) and the ticket page's picker lists, kept in memory per process instead of queried each time.
 
 Every change to one of them bumps a generation number in the shared cache (Redis) the moment it is
 saved and again once it commits; a process compares its copy's generation with the shared one (one
 cache read, not a query, reused for GENERATION_CHECK_SECONDS) and reads the rules again when they
 differ. A copy is also dropped after RULE_CACHE_SECONDS whatever happens, so even a change made in
-a transaction that was then rolled back cannot linger. Only the lists of rules are kept: tickets,
-customers and agents are always read fresh.
+a transaction that was then rolled back cannot linger. Only lists are kept: the rules, and the
+choices every ticket page offers (macros, staff, teams, tags); tickets and customers are always
+read fresh, and who may see or do what is never decided from a kept copy.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from tickets.access import macros_visible_to, tickets_visible_to
 from tickets.choices import MessageDirection, Priority, TicketStatus
 from tickets.customer_history import PastRating, past_ratings
 from tickets.models import Macro, Message, Tag, Ticket
+from tickets.rule_cache import cached_rules
 from tickets.status_machine import UNRESOLVED_STATUSES
 
 INBOX_PAGE_SIZE = 50
@@ -445,21 +446,45 @@ def ticket_detail_for_agent(*, ticket: Ticket, user: User) -> TicketDetail:
     )
 
 
+@dataclass(frozen=True)
+class _PickerLists:
+    macros: list[tuple[int, str, int | None]]  # (id, name, owner id: None when shared)
+    staff: list[tuple[int, str, str]]  # (id, name, role)
+    teams: list[tuple[int, str]]
+    tags: list[str]
+
+
+def _picker_lists() -> _PickerLists:
+    return _PickerLists(
+        macros=list(Macro.objects.filter(is_active=True).order_by("name").values_list("pk", "name", "owner_id")),
+        staff=[
+            (pk, staff_display_name(first_name=first, last_name=last, email=email), role)
+            for pk, first, last, email, role in User.objects.filter(is_staff=True, is_active=True)
+            .order_by("first_name", "email")
+            .values_list("pk", "first_name", "last_name", "email", "role")
+        ],
+        teams=list(Team.objects.order_by("name").values_list("pk", "name")),
+        tags=list(Tag.objects.order_by("name").values_list("name", flat=True)),
+    )
+
+
 def ticket_page_pickers(*, user: User) -> dict[str, list[tuple[object, str]]]:
-    """The (value, label) lists behind the ticket page's pickers: macros, colleagues, teams, tags."""
-    macros = Macro.objects.filter(macros_visible_to(user), is_active=True).order_by("name").values_list("pk", "name")
-    staff = [
-        (pk, staff_display_name(first_name=first, last_name=last, email=email), role)
-        for pk, first, last, email, role in User.objects.filter(is_staff=True, is_active=True)
-        .order_by("first_name", "email")
-        .values_list("pk", "first_name", "last_name", "email", "role")
-    ]
+    """The (value, label) lists behind the ticket page's pickers: macros, colleagues, teams, tags.
+
+    The lists are the same on every ticket page, so they are kept with the desk's rules
+    (tickets.rule_cache: any save or delete of a macro, a staff account, a team or a tag reads them
+    again); each agent is offered the shared macros and their own.
+    """
+    lists = cached_rules("ticket-page-pickers", _picker_lists)
+    is_staff = bool(user.is_authenticated and user.is_active and user.is_staff)
     return {
-        "macro_choices": list(macros),
-        "staff_choices": [(pk, name) for pk, name, _role in staff],
-        "supervisor_choices": [(pk, name) for pk, name, role in staff if role in (Role.SUPERVISOR, Role.ADMIN)],
-        "team_choices": list(Team.objects.order_by("name").values_list("pk", "name")),
-        "tag_choices": [(name, "") for name in Tag.objects.order_by("name").values_list("name", flat=True)],
+        "macro_choices": [
+            (pk, name) for pk, name, owner_id in lists.macros if is_staff and owner_id in (None, user.pk)
+        ],
+        "staff_choices": [(pk, name) for pk, name, _role in lists.staff],
+        "supervisor_choices": [(pk, name) for pk, name, role in lists.staff if role in (Role.SUPERVISOR, Role.ADMIN)],
+        "team_choices": list(lists.teams),
+        "tag_choices": [(name, "") for name in lists.tags],
     }
 
 
