@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import unquote
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db.models import Prefetch, Q, QuerySet
@@ -368,6 +371,21 @@ TIMELINE_FIELDS = (
 )
 
 
+_CID_SOURCE = re.compile(r'src="cid:([^"]+)"', re.IGNORECASE)
+
+
+def _inline_images_linked(body_html: str, urls: dict[str, str] | None) -> str:
+    """Images the message embeds (``src="cid:..."``) shown from its attachments, through the checked download."""
+    if not urls or "cid:" not in body_html.lower():
+        return body_html
+
+    def linked(match: re.Match[str]) -> str:
+        url = urls.get(unquote(html.unescape(match.group(1))))
+        return f'src="{url}"' if url else match.group(0)
+
+    return _CID_SOURCE.sub(linked, body_html)
+
+
 def _timeline_messages(ticket_id: int, ticket_number: int) -> list[TimelineMessage]:
     """The timeline, oldest first, in two queries (messages, attachments) and no model instances."""
     from tickets.models import Attachment
@@ -381,15 +399,18 @@ def _timeline_messages(ticket_id: int, ticket_number: int) -> list[TimelineMessa
     # ticket's plus the file's id, built once here rather than reversed for every file.
     attachment_url = reverse("tickets:ticket", args=[ticket_number]) + "attachments/{}/"
     attachments: dict[int, list[TimelineAttachment]] = {}
-    for attachment_id, message_id, filename, size, name, refusal_reason in (
+    inline: dict[int, dict[str, str]] = {}  # message id -> Content-ID -> the file's URL
+    for attachment_id, message_id, filename, size, name, refusal_reason, content_id in (
         Attachment.objects.filter(message_id__in=[row[0] for row in values])
         .order_by("id")
-        .values_list("id", "message_id", "filename", "size", "file", "refusal_reason")
+        .values_list("id", "message_id", "filename", "size", "file", "refusal_reason", "content_id")
     ):
         url = attachment_url.format(attachment_id) if name and not refusal_reason else ""
         attachments.setdefault(message_id, []).append(
             TimelineAttachment(filename=filename, size=size, url=url, refusal_reason=refusal_reason)
         )
+        if url and content_id:
+            inline.setdefault(message_id, {})[content_id] = url
     return [
         TimelineMessage(
             pk=pk,
@@ -398,7 +419,7 @@ def _timeline_messages(ticket_id: int, ticket_number: int) -> list[TimelineMessa
             is_automatic=is_automatic,
             created_at=created_at,
             body_text=body_text,
-            body_html=body_html,
+            body_html=_inline_images_linked(body_html, inline.get(pk)) if body_html else body_html,
             quoted_text=quoted_text,
             author_id=author_id,
             author_name=staff_display_name(first_name=first, last_name=last, email=email) if author_id else "",

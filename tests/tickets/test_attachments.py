@@ -186,3 +186,22 @@ def test_linking_files_from_the_timeline_costs_no_query_per_file(agent_client):
         counts[file_count] = len(queries)
 
     assert counts[1] == counts[20]
+
+
+def test_an_image_the_email_embeds_is_shown_from_its_attachment_through_the_checked_download(agent_client):
+    from channels_app.email_inbound import email_receive
+    from channels_app.models import QuarantinedEmail
+    from tests.channels_app.conftest import corpus_email
+
+    result = email_receive(raw=corpus_email("inline_image.eml"), source=QuarantinedEmail.Source.SMTP)
+    ticket = result.ticket
+    Ticket.objects.filter(pk=ticket.pk).update(team=None, assignee=None)
+    photo = Attachment.objects.get(message__ticket=ticket, content_id="label-photo@iphone.example")
+
+    page = agent_client.get(reverse("tickets:ticket", args=[ticket.number])).content.decode()
+    image = agent_client.get(_url(ticket, photo))
+
+    assert f'src="{_url(ticket, photo)}"' in page
+    assert "cid:label-photo" not in page
+    assert image.status_code == 200
+    assert image["Content-Type"].startswith("image/")
