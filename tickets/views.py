@@ -11,6 +11,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
@@ -155,7 +156,7 @@ def _active_staff_or_none(user_id: int | None) -> User | None:
         return None
     user = User.objects.filter(pk=user_id, is_active=True, is_staff=True).first()
     if user is None:
-        raise ApplicationError("That colleague does not exist or is not active staff; nothing was changed.")
+        raise ApplicationError(_("That colleague does not exist or is not active staff; nothing was changed."))
     return user
 
 
@@ -165,7 +166,7 @@ def _team_or_none(team_id: int | None) -> Team | None:
         return None
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
-        raise ApplicationError("That team does not exist; nothing was changed.")
+        raise ApplicationError(_("That team does not exist; nothing was changed."))
     return team
 
 
@@ -338,10 +339,8 @@ def ticket_merge_view(request: HttpRequest, form: forms.MergeForm) -> int | None
 
 @ticket_action(forms.EscalateForm)
 def ticket_escalate_view(request: HttpRequest, form: forms.EscalateForm) -> int | None:
-    team = Team.objects.filter(pk=form.cleaned_data["team"]).first() if form.cleaned_data["team"] else None
-    supervisor = (
-        User.objects.filter(pk=form.cleaned_data["supervisor"]).first() if form.cleaned_data["supervisor"] else None
-    )
+    team = _team_or_none(form.cleaned_data["team"] or None)
+    supervisor = _active_staff_or_none(form.cleaned_data["supervisor"] or None)
     ticket_escalate(
         ticket_id=request.ticket.pk,  # type: ignore[attr-defined]
         actor=request.user,

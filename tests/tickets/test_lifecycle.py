@@ -370,6 +370,18 @@ def test_merging_a_complaint_carries_its_deadline_to_the_surviving_ticket(agent)
     assert Message.objects.filter(ticket=survivor, direction=MessageDirection.OUTBOUND, is_automatic=True).exists()
 
 
+def test_assigning_a_new_ticket_opens_it_and_records_both_changes(agent):
+    ticket = _ticket(status=TicketStatus.NEW)
+
+    ticket_assign(ticket_id=ticket.pk, actor=agent, assignee=agent)
+
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.OPEN
+    kinds = dict(TicketActivity.objects.filter(ticket=ticket).values_list("kind", "details"))
+    assert kinds[TicketActivity.Kind.STATUS] == {"before": TicketStatus.NEW, "after": TicketStatus.OPEN}
+    assert kinds[TicketActivity.Kind.ASSIGNMENT]["after"]["assignee"] == agent.pk
+
+
 def test_assigning_to_a_non_staff_user_is_refused(agent):
     ticket = _ticket()
     outsider = UserFactory(is_staff=False, role="")

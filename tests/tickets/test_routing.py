@@ -205,7 +205,9 @@ def test_the_least_loaded_available_agent_gets_the_ticket():
     ticket.refresh_from_db()
     assert ticket.assignee == light
     assert ticket.status == S.OPEN  # as with a manual assignment, an owned ticket is open
-    activity = TicketActivity.objects.filter(ticket=ticket).last()
+    opened = TicketActivity.objects.get(ticket=ticket, kind=TicketActivity.Kind.STATUS)
+    assert (opened.actor, opened.details) == (None, {"before": S.NEW, "after": S.OPEN})
+    activity = TicketActivity.objects.filter(ticket=ticket, kind=TicketActivity.Kind.ASSIGNMENT).last()
     assert activity.details == {
         "before": {"assignee": None, "team": team.pk},
         "after": {"assignee": light.pk, "team": team.pk},

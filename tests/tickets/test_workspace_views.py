@@ -388,6 +388,19 @@ def test_the_pickers_show_a_change_on_the_next_page_though_they_are_kept_between
     assert "Warehouse" in {name for _pk, name in second["team_choices"]}
 
 
+def test_escalating_to_a_team_or_supervisor_that_does_not_exist_is_refused(agent_client, ticket):
+    from tickets.models import Escalation
+
+    url = reverse("tickets:escalate", args=[ticket.number])
+
+    to_no_team = agent_client.post(url, {"reason": "Needs billing", "team": 999_999}, follow=True)
+    to_no_one = agent_client.post(url, {"reason": "Needs a lead", "supervisor": 999_999}, follow=True)
+
+    assert "That team does not exist; nothing was changed." in to_no_team.content.decode()
+    assert "That colleague does not exist or is not active staff" in to_no_one.content.decode()
+    assert not Escalation.objects.filter(ticket=ticket).exists()
+
+
 # --- Looking up an order by its number from the sidebar -----------------------------------------
 
 

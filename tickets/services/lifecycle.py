@@ -134,19 +134,38 @@ def ticket_assign(
         ticket.team = team
     if before == {"assignee": ticket.assignee_id, "team": ticket.team_id}:
         return ticket
-    if ticket.status == TicketStatus.NEW and assignee is not None:
-        ticket.status = TicketStatus.OPEN
-        ticket.status_changed_at = timezone.now()
+    opened = ticket_open_on_assignment(ticket=ticket, actor=actor) if assignee is not None else []
     ticket_touch(ticket=ticket, fields=["assignee", "team", "status", "status_changed_at"])
-    _record(
-        ticket,
-        actor,
-        TicketActivity.Kind.ASSIGNMENT,
-        before=before,
-        after={"assignee": ticket.assignee_id, "team": ticket.team_id},
+    assignment = TicketActivity(
+        ticket=ticket,
+        actor=actor,
+        kind=TicketActivity.Kind.ASSIGNMENT,
+        details={"before": before, "after": {"assignee": ticket.assignee_id, "team": ticket.team_id}},
     )
+    TicketActivity.objects.bulk_create([assignment, *opened])
     after_ticket_change(ticket=ticket, change="updated")
     return ticket
+
+
+def ticket_open_on_assignment(*, ticket: Ticket, actor: User | None) -> list[TicketActivity]:
+    """A NEW ticket that gets an owner is OPEN; returns the status history row to store with the assignment.
+
+    NEW and OPEN count, pause and route alike, so the status hooks have nothing to do here; the change
+    is still recorded like any other, in the same insert as the assignment.
+    """
+    if ticket.status != TicketStatus.NEW:
+        return []
+    check_transition(current=ticket.status, target=TicketStatus.OPEN)
+    ticket.status = TicketStatus.OPEN
+    ticket.status_changed_at = timezone.now()
+    return [
+        TicketActivity(
+            ticket=ticket,
+            actor=actor,
+            kind=TicketActivity.Kind.STATUS,
+            details={"before": TicketStatus.NEW, "after": TicketStatus.OPEN},
+        )
+    ]
 
 
 @transaction.atomic

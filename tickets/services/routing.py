@@ -45,7 +45,7 @@ from tickets.choices import Channel, Priority, TicketStatus
 from tickets.events import after_ticket_change
 from tickets.models import RoutingRule, Tag, Ticket, TicketActivity
 from tickets.rule_cache import cached_rules
-from tickets.services.lifecycle import ticket_touch
+from tickets.services.lifecycle import ticket_open_on_assignment, ticket_touch
 
 logger = logging.getLogger(__name__)
 
@@ -193,13 +193,9 @@ def _preferred_language(*, ticket: Ticket, team: Team, rule: RoutingRule | None)
 def _assign(*, ticket: Ticket, assignee: User, is_announced: bool) -> None:
     before = {"assignee": ticket.assignee_id, "team": ticket.team_id}
     ticket.assignee = assignee
-    fields = ["assignee"]
-    if ticket.status == TicketStatus.NEW:  # as lifecycle.ticket_assign: an owned ticket is open
-        ticket.status = TicketStatus.OPEN
-        ticket.status_changed_at = timezone.now()
-        fields += ["status", "status_changed_at"]
-    ticket_touch(ticket=ticket, fields=fields)
-    TicketActivity.objects.create(
+    opened = ticket_open_on_assignment(ticket=ticket, actor=None)  # as lifecycle.ticket_assign
+    ticket_touch(ticket=ticket, fields=["assignee", "status", "status_changed_at"])
+    assignment = TicketActivity(
         ticket=ticket,
         actor=None,
         kind=TicketActivity.Kind.ASSIGNMENT,
@@ -209,6 +205,7 @@ def _assign(*, ticket: Ticket, assignee: User, is_announced: bool) -> None:
             "auto_assignment": True,
         },
     )
+    TicketActivity.objects.bulk_create([assignment, *opened])
     if is_announced:
         after_ticket_change(ticket=ticket, change="updated")
 
