@@ -594,17 +594,11 @@ def main() -> int:
             wait_for_worker(app, f"bench-smtp-{os.getpid()}@{socket.gethostname()}", worker)
             log("smtp_inbound: Celery worker ready")
 
-        from channels_app.inbound_pacing import InboundPacing, TaskBacklog, acknowledgement_queue_name
+        from channels_app.inbound_pacing import inbound_pacing_from_settings
         from channels_app.smtp_listener import smtp_controller
 
-        limit = args.backlog_limit if args.backlog_limit is not None else settings.SMTP_INBOUND_BACKLOG_LIMIT
-        limit = limit if worker is not None else 0
-        pacing = InboundPacing(
-            backlog=TaskBacklog(queue=acknowledgement_queue_name()) if limit else None,
-            limit=limit,
-            max_delay=settings.SMTP_INBOUND_MAX_DELAY_SECONDS,
-        )
-        extra["backlog_limit"] = limit
+        pacing = inbound_pacing_from_settings(limit=args.backlog_limit if worker is not None else 0)
+        extra["backlog_limit"] = pacing.limit
         if worker is not None:
             extra["worker_pool"] = args.worker_pool
         port = free_port()

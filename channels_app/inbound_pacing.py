@@ -129,10 +129,11 @@ class InboundPacing:
             self.backlog.close()
 
 
-def inbound_pacing_from_settings() -> InboundPacing:
+def inbound_pacing_from_settings(*, limit: int | None = None) -> InboundPacing:
+    """Pacing as configured; ``limit`` overrides SMTP_INBOUND_BACKLOG_LIMIT (0: never wait)."""
     from django.conf import settings
 
-    limit = settings.SMTP_INBOUND_BACKLOG_LIMIT
+    limit = settings.SMTP_INBOUND_BACKLOG_LIMIT if limit is None else limit
     return InboundPacing(
         backlog=TaskBacklog(queue=acknowledgement_queue_name()) if limit > 0 else None,
         limit=limit,

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.db.models import TextChoices
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -17,6 +16,7 @@ from accounts.access import permission_required, staff_required
 from accounts.models import Team
 from accounts.services import agent_set_availability
 from helpdesk.core.exceptions import ApplicationError
+from helpdesk.core.redirects import posted_next
 from tickets.choices import Channel, Priority
 from tickets.models import PriorityRule, RoutingRule
 from tickets.services.priority_rules import (
@@ -225,9 +225,4 @@ def availability(request: HttpRequest) -> HttpResponse:
         return HttpResponse(error.message, status=400)
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "tickets/settings/_availability.html", {"availability": profile.availability})
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = "/"
-    return redirect(target)
+    return redirect(posted_next(request, default="/"))

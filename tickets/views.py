@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,6 +18,7 @@ from accounts.choices import Availability
 from accounts.models import AgentProfile, Team, User
 from customers.choices import IdentityKind
 from helpdesk.core.exceptions import ApplicationError
+from helpdesk.core.redirects import posted_next
 from orders.choices import OrderStatus, ShipmentStatus
 from orders.selectors import order_get_by_number
 from tickets import forms
@@ -123,7 +123,7 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
         )
     except ApplicationError as error:
         messages.error(request, error.message)
-        return redirect(_safe_next(request, default=reverse("tickets:inbox")))
+        return redirect(posted_next(request, default=reverse("tickets:inbox")))
     result = tickets_bulk_update(
         actor=request.user,
         ticket_ids=form.ids(),
@@ -136,15 +136,7 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"{len(result.updated)} tickets updated.")
     for ticket_id, error in result.errors.items():
         messages.error(request, f"Ticket {ticket_id}: {error}")
-    return redirect(_safe_next(request, default=reverse("tickets:inbox")))
-
-
-def _safe_next(request: HttpRequest, *, default: str) -> str:
-    """The posted ``next`` if it stays on this site, else ``default``: never a redirect elsewhere."""
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
+    return redirect(posted_next(request, default=reverse("tickets:inbox")))
 
 
 def _active_staff_or_none(user_id: int | None) -> User | None:

@@ -1,5 +1,6 @@
 """The listener holds new mail while the workers are behind on acknowledgements, and never loses it."""
 
+import contextlib
 import logging
 import smtplib
 import socket
@@ -44,17 +45,24 @@ def _drain(queue, count):
         queue.get(timeout=5).ack()
 
 
-@pytest.fixture
-def paced_listener(transactional_db, task_queue):
-    backlog = TaskBacklog(queue=task_queue.queue.name, reading_seconds=0)
-    pacing = InboundPacing(backlog=backlog, limit=3, max_delay=60, poll_seconds=0.01)
+@contextlib.contextmanager
+def _listening(backlog, *, limit, max_delay=60):
+    """A listener paced on ``backlog``, stopped (and its pacing closed) afterwards."""
+    pacing = InboundPacing(backlog=backlog, limit=limit, max_delay=max_delay, poll_seconds=0.01)
     controller = smtp_controller(host="127.0.0.1", port=_free_port(), pacing=pacing)
     controller.start()
     try:
-        yield controller, backlog, pacing
+        yield controller, pacing
     finally:
         controller.stop()
         pacing.close()
+
+
+@pytest.fixture
+def paced_listener(transactional_db, task_queue):
+    backlog = TaskBacklog(queue=task_queue.queue.name, reading_seconds=0)
+    with _listening(backlog, limit=3) as (controller, pacing):
+        yield controller, backlog, pacing
 
 
 def _email(number):
@@ -117,18 +125,12 @@ def test_a_long_queue_holds_the_next_message_until_the_workers_catch_up(paced_li
 def test_mail_is_taken_after_the_longest_wait_even_if_the_queue_stays_long(transactional_db, task_queue, caplog):
     _fill(task_queue, 4)
     backlog = TaskBacklog(queue=task_queue.queue.name, reading_seconds=0)
-    pacing = InboundPacing(backlog=backlog, limit=1, max_delay=0.2, poll_seconds=0.01)
-    controller = smtp_controller(host="127.0.0.1", port=_free_port(), pacing=pacing)
-    controller.start()
-    try:
-        with (
-            caplog.at_level(logging.WARNING, logger="channels_app.inbound_pacing"),
-            smtplib.SMTP("127.0.0.1", controller.port) as client,
-        ):
-            assert client.send_message(_email(3)) == {}
-    finally:
-        controller.stop()
-        pacing.close()
+    with (
+        _listening(backlog, limit=1, max_delay=0.2) as (controller, _pacing),
+        caplog.at_level(logging.WARNING, logger="channels_app.inbound_pacing"),
+        smtplib.SMTP("127.0.0.1", controller.port) as client,
+    ):
+        assert client.send_message(_email(3)) == {}
 
     assert Ticket.objects.count() == 1
     assert backlog.readings > 2
@@ -137,19 +139,13 @@ def test_mail_is_taken_after_the_longest_wait_even_if_the_queue_stays_long(trans
 
 def test_an_unreadable_broker_never_stops_mail(transactional_db, caplog):
     backlog = TaskBacklog(queue="celery", broker_url=f"redis://127.0.0.1:{_free_port()}/0")
-    pacing = InboundPacing(backlog=backlog, limit=1, max_delay=60, poll_seconds=0.01)
-    controller = smtp_controller(host="127.0.0.1", port=_free_port(), pacing=pacing)
-    controller.start()
-    try:
-        with (
-            caplog.at_level(logging.WARNING, logger="channels_app.inbound_pacing"),
-            smtplib.SMTP("127.0.0.1", controller.port) as client,
-        ):
-            assert client.send_message(_email(4)) == {}
-            assert client.send_message(_email(5)) == {}
-    finally:
-        controller.stop()
-        pacing.close()
+    with (
+        _listening(backlog, limit=1) as (controller, _pacing),
+        caplog.at_level(logging.WARNING, logger="channels_app.inbound_pacing"),
+        smtplib.SMTP("127.0.0.1", controller.port) as client,
+    ):
+        assert client.send_message(_email(4)) == {}
+        assert client.send_message(_email(5)) == {}
 
     assert Ticket.objects.count() == 2
     assert backlog.readings == 1  # one failed reading, then no more tries for a while
@@ -185,19 +181,12 @@ def test_a_broker_answering_nonsense_never_stops_mail(transactional_db, caplog):
         client = connection.default_channel.client
         client.set(queue_name, "not a list")  # LLEN answers WRONGTYPE
         try:
-            backlog = TaskBacklog(queue=queue_name)
-            pacing = InboundPacing(backlog=backlog, limit=1, max_delay=60, poll_seconds=0.01)
-            controller = smtp_controller(host="127.0.0.1", port=_free_port(), pacing=pacing)
-            controller.start()
-            try:
-                with (
-                    caplog.at_level(logging.WARNING, logger="channels_app.inbound_pacing"),
-                    smtplib.SMTP("127.0.0.1", controller.port) as smtp,
-                ):
-                    assert smtp.send_message(_email(6)) == {}
-            finally:
-                controller.stop()
-                pacing.close()
+            with (
+                _listening(TaskBacklog(queue=queue_name), limit=1) as (controller, _pacing),
+                caplog.at_level(logging.WARNING, logger="channels_app.inbound_pacing"),
+                smtplib.SMTP("127.0.0.1", controller.port) as smtp,
+            ):
+                assert smtp.send_message(_email(6)) == {}
         finally:
             client.delete(queue_name)
 

@@ -19,7 +19,7 @@ from tickets.events import after_ticket_change
 from tickets.html import sanitise_html
 from tickets.models import Attachment, Message, Ticket
 from tickets.services.intake import ticket_on_created
-from tickets.services.lifecycle import ticket_apply_status, ticket_surviving
+from tickets.services.lifecycle import ticket_apply_status
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def _lock_open_conversation(target: Ticket) -> Ticket | None:
     been closed (auto-close, an agent) or merged since. A closed conversation stays closed; the
     customer gets a follow-up ticket.
     """
-    ticket_id = ticket_surviving(ticket=target).pk
+    ticket_id = target.pk
     for _link in range(_MAX_MERGE_LINKS):
         ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket_id)
         if ticket.merged_into_id is None:
