@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from django.db import connection
-from django.utils import timezone
 
 from customers.choices import IdentityKind
 from customers.models import Customer, CustomerIdentity
+from helpdesk.core.chained_insert import ChildRow, insert_with_children
 from helpdesk.core.exceptions import ApplicationError
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
@@ -58,12 +58,6 @@ _OWNER = (
     f"SELECT customer.* FROM {_CUSTOMERS} customer JOIN {_IDENTITIES} identity"  # noqa: S608
     " ON identity.customer_id = customer.id WHERE identity.kind = %s AND identity.value = %s"
 )
-# Claims the identity for a customer just created: a concurrent claim of the same identity makes this
-# wait for the other transaction and then insert nothing, instead of failing the whole transaction.
-_CLAIM_IDENTITY = (
-    f"INSERT INTO {_IDENTITIES} (created_at, updated_at, customer_id, kind, value, is_primary)"  # noqa: S608
-    " VALUES (%s, %s, %s, %s, %s, true) ON CONFLICT (kind, value) DO NOTHING RETURNING id"
-)
 _DROP_UNCLAIMED = f"DELETE FROM {_CUSTOMERS} WHERE id = %s"  # noqa: S608
 
 
@@ -84,15 +78,17 @@ def customer_find_or_create_by_identity(
     existing = _identity_owner(kind=kind, value=normalised)
     if existing is not None:
         return existing, False
-    customer = Customer.objects.create(name=name.strip()[:200], language=language or "en")
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_IDENTITY, [now, now, customer.pk, kind, normalised])
-        claimed = cursor.fetchone() is not None
-        if not claimed:
-            cursor.execute(_DROP_UNCLAIMED, [customer.pk])
-    if claimed:
+    customer = Customer(name=name.strip()[:200], language=language or "en")
+    # The customer and the claim on the identity in one statement. A concurrent claim of the same
+    # identity makes the claim wait for the other transaction and then insert nothing (ON CONFLICT DO
+    # NOTHING), instead of failing the whole transaction.
+    identity = CustomerIdentity(customer=customer, kind=kind, value=normalised, is_primary=True)
+    claim = ChildRow(identity, "customer", ignore_conflicts=True)
+    insert_with_children(customer, [claim])
+    if claim.inserted:
         return customer, True
+    with connection.cursor() as cursor:
+        cursor.execute(_DROP_UNCLAIMED, [customer.pk])
     winner = _identity_owner(kind=kind, value=normalised)
     if winner is None:  # the identity was removed again in between (its customer deleted): start over
         return customer_find_or_create_by_identity(kind=kind, value=value, name=name, language=language)

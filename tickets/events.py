@@ -55,7 +55,10 @@ def notify_staff(*, user_id: int, kind: str, payload: dict) -> None:
 
 
 def after_ticket_change(*, ticket: Ticket, change: str, acknowledge: bool = False) -> None:
-    """Call inside the writing transaction; listeners and tasks run only once it commits."""
+    """Call inside the writing transaction; listeners and tasks run only once it commits.
+
+    ``acknowledge``: the ticket was written with its acknowledgement request (ingest); queue it.
+    """
     event = TicketChange(ticket_id=ticket.pk, number=ticket.number, change=change)
     for listener in _listeners:
         listener(event)

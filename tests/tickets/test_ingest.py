@@ -6,7 +6,7 @@ from django.db import transaction
 from customers.models import Customer, CustomerIdentity
 from tests.tickets.factories import TicketFactory
 from tickets.choices import Channel, MessageDirection, TicketStatus
-from tickets.models import AutoAcknowledgement, Message, MessageDelivery, Ticket
+from tickets.models import AcknowledgementRequest, AutoAcknowledgement, Message, MessageDelivery, Ticket
 from tickets.services import InboundMessage, ingest, message_deliver, ticket_send_auto_acknowledgement
 
 pytestmark = pytest.mark.django_db
@@ -347,3 +347,24 @@ def test_redis_unreachable_after_commit_costs_the_live_event_not_the_message(
 
     assert result.is_new_ticket is True
     assert Ticket.objects.filter(pk=result.ticket.pk).exists()
+
+
+def test_a_new_customers_first_email_is_recorded_in_three_statements(django_assert_num_queries):
+    # The customer lookup; the customer with its identity; the ticket with its message and the
+    # acknowledgement it is owed (the desk here has no rules that would change the new ticket; the
+    # first message read them, and they stay cached until one changes).
+    ingest(inbound=_email(sender_address="first@example.test", external_message_id=None))
+    with django_assert_num_queries(5, exact=True) as captured:  # inside the test's transaction: a savepoint
+        result = ingest(inbound=_email(external_message_id=None))
+
+    assert result.is_new_ticket is True
+    assert AcknowledgementRequest.objects.filter(ticket=result.ticket).count() == 1  # owed, and queued on commit
+    assert Ticket.objects.get(pk=result.ticket.pk).messages.get() == result.message
+    assert result.ticket.customer.identities.get().value == "maria@example.test"
+    assert [query["sql"].split()[0] for query in captured.captured_queries] == [
+        "SAVEPOINT",
+        "SELECT",
+        "WITH",
+        "WITH",
+        "RELEASE",
+    ]

@@ -75,13 +75,17 @@ def _queue(ticket_ids: list[int]) -> None:
         send_auto_acknowledgement_task.delay(ticket_id)
 
 
+def acknowledgement_request_for(ticket: Ticket) -> AcknowledgementRequest:
+    """The (unsaved) row that says a new ticket is owed its acknowledgement: written with the ticket."""
+    return AcknowledgementRequest(ticket=ticket)
+
+
 def ticket_request_acknowledgement(*, ticket: Ticket) -> None:
-    """Inside the transaction that opens a ticket: owe it an acknowledgement, queued once that commits.
+    """Inside the transaction that opened a ticket with its request row: queue it once that commits.
 
     A failure to queue (the broker unreachable, the process gone) loses nothing: the request row
     stays, and beat queues it again (``acknowledgement_requests_requeue_stale``).
     """
-    AcknowledgementRequest.objects.create(ticket=ticket)
     ticket_id = ticket.pk
     transaction.on_commit(lambda: _queue([ticket_id]), robust=True)
 

@@ -13,11 +13,13 @@ from django.utils import timezone
 
 from customers.identities import customer_find_or_create_by_identity
 from customers.models import Customer
+from helpdesk.core.chained_insert import ChildRow, insert_with_children
 from orders.models import Order
 from tickets.choices import Channel, MessageDirection, TicketStatus
 from tickets.events import after_ticket_change
 from tickets.html import sanitise_html
 from tickets.models import Attachment, Message, Ticket
+from tickets.services.acknowledgement import acknowledgement_request_for
 from tickets.services.intake import ticket_on_created
 from tickets.services.lifecycle import ticket_apply_status
 
@@ -201,26 +203,7 @@ def _record(inbound: InboundMessage, thread_within: Q | None = None) -> IngestRe
         conversation = None  # the caller may not see that conversation: the message opens a ticket of its own
     is_new_ticket = conversation is None
     received_at = inbound.received_at or timezone.now()
-    if conversation is None:
-        ticket = Ticket.objects.create(
-            subject=(inbound.subject or inbound.body_text[:80] or "(no subject)")[:255],
-            customer=customer,
-            channel=inbound.channel,
-            status=TicketStatus.NEW,
-            last_message_at=received_at,
-            order=order,
-        )
-    else:
-        ticket = conversation
-        Ticket.objects.filter(pk=ticket.pk).update(last_message_at=received_at, version=F("version") + 1)
-        ticket.refresh_from_db(fields=["last_message_at", "version"])
-        # The customer's answer reopens a solved or pending ticket, through the status table like any
-        # other change (SLA clocks resume, the change is recorded); an auto-reply (out of office) to our
-        # "solved" mail does not.
-        if ticket.status in {TicketStatus.SOLVED, TicketStatus.PENDING} and not inbound.is_automated:
-            ticket_apply_status(ticket=ticket, status=TicketStatus.OPEN, actor=None)
-    message = Message.objects.create(
-        ticket=ticket,
+    message = Message(
         channel=inbound.channel,
         direction=MessageDirection.INBOUND,
         body_text=inbound.body_text,
@@ -230,8 +213,32 @@ def _record(inbound: InboundMessage, thread_within: Q | None = None) -> IngestRe
         references=list(inbound.references),
         sender_address=inbound.sender_address,
     )
-    if inbound.received_at:
-        Message.objects.filter(pk=message.pk).update(created_at=inbound.received_at)
+    # The message is dated when the customer wrote it (a mailbox polled late), not when it was stored.
+    message_dates = {"created_at": inbound.received_at} if inbound.received_at else {}
+    if conversation is None:
+        ticket = Ticket(
+            subject=(inbound.subject or inbound.body_text[:80] or "(no subject)")[:255],
+            customer=customer,
+            channel=inbound.channel,
+            status=TicketStatus.NEW,
+            last_message_at=received_at,
+            order=order,
+        )
+        message.ticket = ticket
+        # The ticket, its first message and the acknowledgement it is owed: one statement.
+        owed = [ChildRow(acknowledgement_request_for(ticket), "ticket")] if not inbound.is_automated else []
+        insert_with_children(ticket, [ChildRow(message, "ticket", overrides=message_dates), *owed])
+    else:
+        ticket = conversation
+        Ticket.objects.filter(pk=ticket.pk).update(last_message_at=received_at, version=F("version") + 1)
+        ticket.refresh_from_db(fields=["last_message_at", "version"])
+        # The customer's answer reopens a solved or pending ticket, through the status table like any
+        # other change (SLA clocks resume, the change is recorded); an auto-reply (out of office) to our
+        # "solved" mail does not.
+        if ticket.status in {TicketStatus.SOLVED, TicketStatus.PENDING} and not inbound.is_automated:
+            ticket_apply_status(ticket=ticket, status=TicketStatus.OPEN, actor=None)
+        message.ticket = ticket
+        insert_with_children(message, overrides=message_dates)
     _store_attachments(message, inbound.attachments)
     if is_new_ticket:
         ticket_on_created(ticket=ticket, first_message=message)
