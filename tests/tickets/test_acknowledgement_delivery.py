@@ -160,3 +160,19 @@ def test_a_message_with_nothing_to_send_it_through_fails_at_once_instead_of_bein
     assert "No delivery is configured for the sms channel" in delivery.last_error
     assert queued == []
     assert deliveries_requeue_stale(now=timezone.now() + STALE_DELIVERY_AGE * 2) == 0
+
+
+def test_recording_and_sending_an_acknowledgement_costs_a_fixed_number_of_statements(
+    ticket, queued, django_assert_num_queries
+):
+    # Recorded (in a savepoint here): the ticket locked, the request removed, the check for an earlier
+    # acknowledgement, the SLA due time, the thread's Message-IDs, then the message, its outbox row and
+    # the acknowledgement record in one statement. Sent (in a second savepoint): the outbox row locked,
+    # the customer's address, the outbox row marked sent.
+    with django_assert_num_queries(13) as captured:
+        message = ticket_acknowledge(ticket_id=ticket.pk)
+
+    inserts = [query["sql"] for query in captured.captured_queries if query["sql"].startswith("WITH")]
+    assert len(inserts) == 1
+    assert AutoAcknowledgement.objects.get(ticket=ticket).message == message
+    assert MessageDelivery.objects.get(message=message).status == Status.SENT

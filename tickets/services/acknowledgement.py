@@ -11,6 +11,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from helpdesk.core.chained_insert import ChildRow
 from tickets.models import AcknowledgementRequest, AutoAcknowledgement, Message, Ticket
 from tickets.services.delivery import message_deliver_or_queue
 from tickets.services.outbound import message_create_outbound
@@ -117,14 +118,13 @@ def ticket_send_auto_acknowledgement(*, ticket_id: int, is_queued_after_commit: 
     AcknowledgementRequest.objects.filter(ticket_id=ticket_id).delete()
     if AutoAcknowledgement.objects.filter(ticket=ticket).exists():
         return None
-    message = message_create_outbound(
+    return message_create_outbound(
         ticket=ticket,
         body_text=acknowledgement_text(ticket=ticket),
         is_automatic=True,
         is_queued_after_commit=is_queued_after_commit,
+        written_with=[ChildRow(AutoAcknowledgement(ticket=ticket), "message")],
     )
-    AutoAcknowledgement.objects.create(ticket=ticket, message=message)
-    return message
 
 
 def ticket_acknowledge(*, ticket_id: int) -> Message | None:

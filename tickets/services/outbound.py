@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
+from helpdesk.core.chained_insert import ChildRow, insert_with_children
 from tickets.choices import MessageDirection
 from tickets.models import Message, MessageDelivery, Ticket
 
@@ -36,15 +38,18 @@ def message_create_outbound(
     author: User | None = None,
     is_automatic: bool = False,
     is_queued_after_commit: bool = True,
+    written_with: Sequence[ChildRow] = (),
 ) -> Message:
     """Record a reply to the customer and queue its delivery after commit. Call inside a transaction.
 
-    A caller that sends the message itself once the transaction commits passes
-    ``is_queued_after_commit=False`` (the acknowledgement task does).
+    The message and its outbox row are one statement; ``written_with`` adds rows that point to the
+    new message to it (the record that a ticket's acknowledgement was sent). A caller that sends
+    the message itself once the transaction commits passes ``is_queued_after_commit=False`` (the
+    acknowledgement task does).
     """
     from tickets.tasks import deliver_message_task
 
-    message = Message.objects.create(
+    message = Message(
         ticket=ticket,
         channel=ticket.channel,
         direction=MessageDirection.OUTBOUND,
@@ -55,7 +60,7 @@ def message_create_outbound(
         references=thread_references(ticket=ticket),
         is_automatic=is_automatic,
     )
-    MessageDelivery.objects.create(message=message)
+    insert_with_children(message, [ChildRow(MessageDelivery(message=message), "message"), *written_with])
     if is_queued_after_commit:
         message_id = message.pk
         transaction.on_commit(lambda: deliver_message_task.delay(message_id), robust=True)  # else swept up by beat
