@@ -133,6 +133,9 @@ CELERY_TASK_ACKS_LATE = True
 # Nothing reads task results: not storing them saves the worker a write and the caller a subscription
 # per task (and Redis a key per task for a day). A caller that wants one asks with ignore_result=False.
 CELERY_TASK_IGNORE_RESULT = True
+# Celery would otherwise close every database connection around each task; helpdesk.celery keeps them
+# for CONN_MAX_AGE instead, as Django does between requests.
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300

@@ -27,7 +27,8 @@ ANYMAIL = {**ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": "test-mailgun-signing-key"}
 CELERY_TASK_ALWAYS_EAGER = False
 # Most tests queue tasks that no worker takes; the pacing tests give the listener a queue of their own.
 SMTP_INBOUND_BACKLOG_LIMIT = 0
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# The test process's connections live and die with each test; a worker started by a test may keep its own.
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("TEST_WORKER_CONN_MAX_AGE", "0"))  # noqa: F405
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
