@@ -2,8 +2,8 @@
 
 Every new ticket owes its customer an acknowledgement, sent by a worker. When mail arrives faster
 than the workers answer it (a reply storm after a newsletter, a backlog released by a sending
-server), the task queue grows and every later customer waits longer for theirs. While the queue
-is longer than SMTP_INBOUND_BACKLOG_LIMIT, the listener waits before taking the next message, as
+server), the acknowledgements owed pile up and every later customer waits longer for theirs. While
+more than SMTP_INBOUND_BACKLOG_LIMIT are owed, the listener waits before taking the next message, as
 Postfix's ``in_flow_delay`` does: the sending server holds the mail a little longer, and the
 machine's cores go to the workers. Nothing is refused and nothing is lost: the message is not yet
 accepted while the listener waits, and after SMTP_INBOUND_MAX_DELAY_SECONDS it is taken anyway
@@ -13,63 +13,50 @@ accepted while the listener waits, and after SMTP_INBOUND_MAX_DELAY_SECONDS it i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-from celery import current_app
-from kombu import Connection
+from django.db import DatabaseError
 
 logger = logging.getLogger(__name__)
 
-# How often the listener looks at the queue while it waits, and how long one reading stands for
+# How often the listener looks at the backlog while it waits, and how long one reading stands for
 # every message arriving meanwhile.
 POLL_SECONDS = 0.05
 READING_SECONDS = 0.1
 FAILURE_PAUSE_SECONDS = 5.0
 
 
-def acknowledgement_queue_name() -> str:
-    from tickets.tasks import send_auto_acknowledgement_task
+class OwedAcknowledgements:
+    """How many new tickets wait for their acknowledgement, read at most every ``reading_seconds``.
 
-    return getattr(send_auto_acknowledgement_task, "queue", None) or current_app.conf.task_default_queue
-
-
-class TaskBacklog:
-    """The length of one Celery queue, read through the broker at most every ``reading_seconds``.
-
-    Readings run in a thread of their own, with a broker connection of their own: a kombu channel
-    is not shared between threads, and a slow broker never holds up the event loop. A broker that
-    cannot be read counts as an empty queue for FAILURE_PAUSE_SECONDS: pacing is a courtesy to the
-    workers and must never stop mail.
+    Readings run in a thread of their own, with a database connection of their own, so a slow
+    database never holds up the event loop. A database that cannot be read counts as no backlog for
+    FAILURE_PAUSE_SECONDS: pacing is a courtesy to the workers and must never stop mail.
     """
 
-    def __init__(self, *, queue: str, reading_seconds: float = READING_SECONDS, broker_url: str | None = None) -> None:
-        self.queue = queue
+    def __init__(self, *, reading_seconds: float = READING_SECONDS, counted_up_to: int = 100_000) -> None:
         self.reading_seconds = reading_seconds
-        self.broker_url = broker_url
+        self.counted_up_to = counted_up_to
         self.readings = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-backlog")
-        self._connection: Connection | None = None
-        self._channel: Any = None
         self._size = 0
         self._next_reading_at = float("-inf")
 
     def _read(self) -> int:
+        from django.db import connection
+
+        from tickets.services.acknowledgement import acknowledgements_owed
+
         if time.monotonic() < self._next_reading_at:
             return self._size
-        connection = self._connection or current_app.connection_for_read(self.broker_url)
         try:
-            if self._channel is None:
-                connection.connect()
-                self._connection, self._channel = connection, connection.channel()
-            self._size = self._channel.queue_declare(queue=self.queue).message_count
+            self._size = acknowledgements_owed(at_most=self.counted_up_to)
             self._next_reading_at = time.monotonic() + self.reading_seconds
-        except Exception as error:  # whatever the broker answers, mail keeps flowing
-            logger.warning("could not read the length of task queue %r (%r); not pacing for now", self.queue, error)
-            self._release(connection)
+        except DatabaseError as error:  # whatever the database answers, mail keeps flowing
+            logger.warning("could not count the acknowledgements owed (%r); not pacing for now", error)
+            connection.close()
             self._size = 0
             self._next_reading_at = time.monotonic() + FAILURE_PAUSE_SECONDS
         self.readings += 1
@@ -78,23 +65,22 @@ class TaskBacklog:
     async def size(self) -> int:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._read)
 
-    def _release(self, connection: Connection | None = None) -> None:
-        connection = connection or self._connection
-        self._connection = self._channel = None
-        if connection is not None:
-            with contextlib.suppress(*connection.connection_errors, *connection.channel_errors):
-                connection.release()
-
     def close(self) -> None:
-        self._executor.submit(self._release).result()
+        self._executor.submit(_close_this_threads_connection).result()
         self._executor.shutdown(wait=True)
+
+
+def _close_this_threads_connection() -> None:
+    from django.db import connection
+
+    connection.close()  # Django's connections are per thread: this closes the reading thread's own
 
 
 class InboundPacing:
     """Waits while the backlog is over ``limit``, at most ``max_delay`` seconds; a limit of 0 never waits."""
 
     def __init__(
-        self, *, backlog: TaskBacklog | None, limit: int, max_delay: float, poll_seconds: float = POLL_SECONDS
+        self, *, backlog: OwedAcknowledgements | None, limit: int, max_delay: float, poll_seconds: float = POLL_SECONDS
     ) -> None:
         self.backlog = backlog
         self.limit = limit
@@ -115,7 +101,7 @@ class InboundPacing:
             waited = time.monotonic() - started
             if waited >= self.max_delay:
                 logger.warning(
-                    "taking a message after waiting %.1f s: %s tasks still queued (limit %s)",
+                    "taking a message after waiting %.1f s: %s acknowledgements still owed (limit %s)",
                     waited,
                     queued,
                     self.limit,
@@ -135,7 +121,7 @@ def inbound_pacing_from_settings(*, limit: int | None = None) -> InboundPacing:
 
     limit = settings.SMTP_INBOUND_BACKLOG_LIMIT if limit is None else limit
     return InboundPacing(
-        backlog=TaskBacklog(queue=acknowledgement_queue_name()) if limit > 0 else None,
+        backlog=OwedAcknowledgements() if limit > 0 else None,
         limit=limit,
         max_delay=settings.SMTP_INBOUND_MAX_DELAY_SECONDS,
     )

@@ -129,9 +129,10 @@ def _fresh_caches():
 
     from accounts.models import MFA_REQUIRED_CACHE_KEY
     from tickets.rule_cache import rule_cache_clear
+    from tickets.services.acknowledgement import SENDER_QUEUED_MARK
 
     rule_cache_clear()
-    cache.delete(MFA_REQUIRED_CACHE_KEY)
+    cache.delete_many([MFA_REQUIRED_CACHE_KEY, SENDER_QUEUED_MARK])
     yield
     rule_cache_clear()
-    cache.delete(MFA_REQUIRED_CACHE_KEY)
+    cache.delete_many([MFA_REQUIRED_CACHE_KEY, SENDER_QUEUED_MARK])

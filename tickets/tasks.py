@@ -7,7 +7,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
 
 from accounts.models import Team
-from tickets.services.acknowledgement import acknowledgement_requests_requeue_stale, ticket_acknowledge
+from tickets.services.acknowledgement import acknowledgement_requests_requeue_stale, acknowledgements_send_owed
 from tickets.services.complaints import complaints_send_extension_notices
 from tickets.services.delivery import (
     TRANSIENT_DELIVERY_ERRORS,
@@ -21,10 +21,9 @@ from tickets.services.webhooks import WEBHOOK_MAX_ATTEMPTS, webhook_deliver, web
 from tickets.status_effects import tickets_close_solved, tickets_remind_pending
 
 
-@shared_task(acks_late=True, max_retries=3, autoretry_for=(ConnectionError,), retry_backoff=True)
-def send_auto_acknowledgement_task(ticket_id: int) -> int | None:
-    message = ticket_acknowledge(ticket_id=ticket_id)
-    return message.pk if message else None
+@shared_task(acks_late=True, max_retries=3, autoretry_for=(ConnectionError, OperationalError), retry_backoff=True)
+def send_owed_acknowledgements_task() -> int:
+    return acknowledgements_send_owed()
 
 
 @shared_task(bind=True, acks_late=True, max_retries=6)

@@ -279,8 +279,8 @@ SMTP_INBOUND_PORT = env.int("SMTP_INBOUND_PORT", default=2525)
 # The largest inbound message taken whole: the SMTP listener refuses larger ones (552), the IMAP
 # poller quarantines only their headers.
 EMAIL_INBOUND_MAX_MESSAGE_BYTES = env.int("EMAIL_INBOUND_MAX_MESSAGE_BYTES", default=40 * 1024 * 1024)
-# While more tasks than this wait for a worker, the listener holds each new message before taking it
-# (at most SMTP_INBOUND_MAX_DELAY_SECONDS), so acknowledgements keep pace; 0 never waits.
+# While more new tickets than this wait for their acknowledgement, the listener holds each new message
+# before taking it (at most SMTP_INBOUND_MAX_DELAY_SECONDS), so acknowledgements keep pace; 0 never waits.
 SMTP_INBOUND_BACKLOG_LIMIT = env.int("SMTP_INBOUND_BACKLOG_LIMIT", default=100)
 SMTP_INBOUND_MAX_DELAY_SECONDS = env.float("SMTP_INBOUND_MAX_DELAY_SECONDS", default=30.0)
 EMAIL_INBOUND_MAX_ATTACHMENT_BYTES = env.int("EMAIL_INBOUND_MAX_ATTACHMENT_BYTES", default=15 * 1024 * 1024)

@@ -68,18 +68,20 @@ def desk(db, settings, tmp_path) -> Desk:
 
 @pytest.fixture
 def acknowledgements(monkeypatch):
-    """Run the acknowledgement task in-process when ingest schedules it; record which tickets got one."""
+    """Run the acknowledgement sender in-process when ingest wakes it; record which tickets got one, in order."""
     from tickets import tasks
+    from tickets.models import AutoAcknowledgement
 
-    scheduled: list[int] = []
+    acknowledged: list[int] = []
 
-    def run_now(ticket_id: int) -> None:
-        scheduled.append(ticket_id)
-        tasks.send_auto_acknowledgement_task(ticket_id)
+    def run_now() -> None:
+        tasks.send_owed_acknowledgements_task()
+        new = AutoAcknowledgement.objects.exclude(ticket_id__in=acknowledged).order_by("pk")
+        acknowledged.extend(new.values_list("ticket_id", flat=True))
 
-    monkeypatch.setattr(tasks.send_auto_acknowledgement_task, "delay", run_now)
+    monkeypatch.setattr(tasks.send_owed_acknowledgements_task, "delay", run_now)
     monkeypatch.setattr(tasks.deliver_message_task, "delay", lambda message_id: None)
-    return scheduled
+    return acknowledged
 
 
 UNSTORABLE_MESSAGE_ID = "<" + "x" * 1186 + "@example.test>"  # longer than the 998 the column holds

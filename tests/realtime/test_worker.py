@@ -14,12 +14,12 @@ from django.db import transaction
 from tickets.choices import MessageDirection
 from tickets.models import AutoAcknowledgement, Message, MessageDelivery, Ticket
 from tickets.services.ingest import InboundMessage, ingest
-from tickets.tasks import deliver_message_task, send_auto_acknowledgement_task
+from tickets.tasks import deliver_message_task, send_owed_acknowledgements_task
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 DEADLINE_SECONDS = 20
-ACK_RECEIVED = re.compile(r"Task tickets\.tasks\.send_auto_acknowledgement_task\[[0-9a-f-]+\] received")
+ACK_RECEIVED = re.compile(r"Task tickets\.tasks\.send_owed_acknowledgements_task\[[0-9a-f-]+\] received")
 DELIVERY_RECEIVED = re.compile(r"Task tickets\.tasks\.deliver_message_task\[[0-9a-f-]+\] received")
 
 
@@ -95,22 +95,20 @@ def test_the_worker_creates_one_acknowledgement_and_delivers_its_message(celery_
     assert mail.outbox == []
 
 
-def test_running_the_acknowledgement_task_again_doubles_nothing(celery_worker_process):
+def test_running_the_acknowledgement_sender_again_doubles_nothing(celery_worker_process):
     ticket = ingest(inbound=inbound_email("Charged twice")).ticket
-    # Queued right behind the one ingest enqueued after commit: two runs for one ticket.
-    second_run = send_auto_acknowledgement_task.apply_async((ticket.pk,), ignore_result=False)
+    # Queued right behind the sender ingest woke after commit: two runs for one owed acknowledgement.
+    second_run = send_owed_acknowledgements_task.apply_async(ignore_result=False)
 
-    assert second_run.get(timeout=DEADLINE_SECONDS) is None
+    assert second_run.get(timeout=DEADLINE_SECONDS) == 0  # the first run had sent it
     wait_for(lambda: acknowledgement_sent(ticket), what="the acknowledgement to be delivered")
-    third_run = send_auto_acknowledgement_task.apply_async((ticket.pk,), ignore_result=False).get(
-        timeout=DEADLINE_SECONDS
-    )
+    third_run = send_owed_acknowledgements_task.apply_async(ignore_result=False).get(timeout=DEADLINE_SECONDS)
     acknowledgement = AutoAcknowledgement.objects.get(ticket=ticket)
     redelivered = deliver_message_task.apply_async((acknowledgement.message_id,), ignore_result=False).get(
         timeout=DEADLINE_SECONDS
     )
 
-    assert third_run is None
+    assert third_run == 0
     assert redelivered is False
     assert AutoAcknowledgement.objects.filter(ticket=ticket).count() == 1
     assert Message.objects.filter(ticket=ticket, direction=MessageDirection.OUTBOUND).count() == 1

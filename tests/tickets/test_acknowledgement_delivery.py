@@ -11,10 +11,15 @@ from tests.customers.factories import CustomerIdentityFactory
 from tests.tickets.factories import MessageFactory, TicketFactory
 from tickets import tasks
 from tickets.choices import MessageDirection
-from tickets.models import AutoAcknowledgement, MessageDelivery
+from tickets.models import AcknowledgementRequest, AutoAcknowledgement, MessageDelivery
 from tickets.services import delivery as delivery_service
-from tickets.services.acknowledgement import ticket_acknowledge, ticket_send_auto_acknowledgement
+from tickets.services.acknowledgement import (
+    acknowledgements_claim,
+    acknowledgements_record,
+    acknowledgements_send_owed,
+)
 from tickets.services.delivery import STALE_DELIVERY_AGE, deliveries_requeue_stale
+from tickets.services.outbound import message_create_outbound
 
 pytestmark = pytest.mark.django_db
 Status = MessageDelivery.Status
@@ -28,37 +33,48 @@ def queued(monkeypatch):
     return ids
 
 
-@pytest.fixture
-def ticket():
-    ticket = TicketFactory()
-    CustomerIdentityFactory(customer=ticket.customer, value="maya@customers.test")
-    MessageFactory(ticket=ticket, direction=MessageDirection.INBOUND)
+def _owed_ticket(email: str, **ticket_fields):
+    """A new ticket with its customer's message, owed its acknowledgement as ingest leaves it."""
+    ticket = TicketFactory(**ticket_fields)
+    CustomerIdentityFactory(customer=ticket.customer, value=email)
+    MessageFactory(ticket=ticket, direction=MessageDirection.INBOUND, channel=ticket.channel)
+    AcknowledgementRequest.objects.create(ticket=ticket)
     return ticket
 
 
-def test_the_acknowledgement_task_records_and_sends_without_a_second_task(
-    ticket, queued, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        message = ticket_acknowledge(ticket_id=ticket.pk)
+@pytest.fixture
+def ticket():
+    return _owed_ticket("maya@customers.test")
 
+
+def _acknowledgement_of(ticket):
+    return AutoAcknowledgement.objects.select_related("message").get(ticket=ticket).message
+
+
+def test_the_sender_records_and_sends_without_a_second_task(ticket, queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        handled = acknowledgements_send_owed()
+
+    message = _acknowledgement_of(ticket)
+    assert handled == 1
     assert callbacks == []  # no delivery queued after commit: it went out here
     assert queued == []
     assert [sent.to for sent in mail.outbox] == [["maya@customers.test"]]
     delivery = MessageDelivery.objects.get(message=message)
     assert (delivery.status, delivery.attempts) == (Status.SENT, 1)
+    assert not AcknowledgementRequest.objects.exists()  # removed once sent
 
 
-def test_a_run_after_a_crash_sends_the_recorded_acknowledgement_once(ticket, queued):
-    recorded = ticket_send_auto_acknowledgement(ticket_id=ticket.pk, is_queued_after_commit=False)
-    # ...the worker died here, before sending; the late-acknowledged task runs again:
+def test_a_sender_after_a_crash_sends_the_recorded_acknowledgement_once(ticket, queued):
+    [recorded] = acknowledgements_record(ticket_ids=[ticket.pk])  # what a sender that then died had done
+    # ...its claim on the request ran out; the next senders find it:
 
-    assert ticket_acknowledge(ticket_id=ticket.pk) is None
-    assert ticket_acknowledge(ticket_id=ticket.pk) is None
+    assert acknowledgements_send_owed() == 1
+    assert acknowledgements_send_owed() == 0
 
     assert len(mail.outbox) == 1
-    assert AutoAcknowledgement.objects.get(ticket=ticket).message == recorded
-    assert MessageDelivery.objects.get(message=recorded).status == Status.SENT
+    assert _acknowledgement_of(ticket).pk == recorded.message_id
+    assert MessageDelivery.objects.get(message_id=recorded.message_id).status == Status.SENT
 
 
 def test_a_transient_failure_hands_the_acknowledgement_to_the_retrying_delivery_task(ticket, queued, monkeypatch):
@@ -67,11 +83,13 @@ def test_a_transient_failure_hands_the_acknowledgement_to_the_retrying_delivery_
 
     monkeypatch.setattr(delivery_service, "sender_for", lambda channel: refuse)
 
-    message = ticket_acknowledge(ticket_id=ticket.pk)
+    acknowledgements_send_owed()
 
+    message = _acknowledgement_of(ticket)
     assert queued == [message.pk]
     assert MessageDelivery.objects.get(message=message).status == Status.PENDING
     assert mail.outbox == []
+    assert not AcknowledgementRequest.objects.exists()  # the delivery task owns it now
 
 
 def test_deliveries_left_pending_are_queued_again_once(ticket, queued):
@@ -101,7 +119,10 @@ def test_a_message_being_sent_locks_its_outbox_row_but_never_its_ticket(monkeypa
 
     ticket = TicketFactory()
     CustomerIdentityFactory(customer=ticket.customer, value="slow@customers.test")
-    message = ticket_send_auto_acknowledgement(ticket_id=ticket.pk)
+    with transaction.atomic():
+        message = message_create_outbound(
+            ticket=ticket, body_text="Thanks, we are on it.", is_queued_after_commit=False
+        )
     sending, release = threading.Event(), threading.Event()
 
     def slow_sender(_message):
@@ -137,11 +158,9 @@ def test_a_message_being_sent_locks_its_outbox_row_but_never_its_ticket(monkeypa
 def test_a_ticket_opened_through_the_api_is_answered_by_email(queued):
     from tickets.choices import Channel
 
-    ticket = TicketFactory(channel=Channel.API)
-    CustomerIdentityFactory(customer=ticket.customer, value="api.customer@customers.test")
-    MessageFactory(ticket=ticket, direction=MessageDirection.INBOUND, channel=Channel.API)
+    ticket = _owed_ticket("api.customer@customers.test", channel=Channel.API)
 
-    ticket_acknowledge(ticket_id=ticket.pk)
+    acknowledgements_send_owed()
 
     assert [message.to for message in mail.outbox] == [["api.customer@customers.test"]]
     assert MessageDelivery.objects.get(message__ticket=ticket).status == Status.SENT
@@ -150,10 +169,9 @@ def test_a_ticket_opened_through_the_api_is_answered_by_email(queued):
 def test_a_message_with_nothing_to_send_it_through_fails_at_once_instead_of_being_retried_for_ever(queued):
     from tickets.choices import Channel
 
-    ticket = TicketFactory(channel=Channel.SMS)  # no SMS adapter on this desk
-    MessageFactory(ticket=ticket, direction=MessageDirection.INBOUND, channel=Channel.SMS)
+    ticket = _owed_ticket("+4915112345678", channel=Channel.SMS)  # no SMS adapter on this desk
 
-    ticket_acknowledge(ticket_id=ticket.pk)
+    acknowledgements_send_owed()
 
     delivery = MessageDelivery.objects.get(message__ticket=ticket)
     assert delivery.status == Status.FAILED
@@ -162,17 +180,85 @@ def test_a_message_with_nothing_to_send_it_through_fails_at_once_instead_of_bein
     assert deliveries_requeue_stale(now=timezone.now() + STALE_DELIVERY_AGE * 2) == 0
 
 
-def test_recording_and_sending_an_acknowledgement_costs_a_fixed_number_of_statements(
-    ticket, queued, django_assert_num_queries
+def test_a_batch_of_acknowledgements_costs_a_fixed_number_of_statements_plus_a_few_per_ticket(
+    queued, django_assert_num_queries
 ):
-    # Recorded (in a savepoint here): the ticket locked, the request removed, the check for an earlier
-    # acknowledgement, the SLA due time, the thread's Message-IDs, then the message, its outbox row and
-    # the acknowledgement record in one statement. Sent (in a second savepoint): the outbox row locked,
-    # the customer's address, the outbox row marked sent.
-    with django_assert_num_queries(13) as captured:
-        message = ticket_acknowledge(ticket_id=ticket.pk)
+    owed = [_owed_ticket(f"customer{number}@customers.test") for number in range(3)]
 
-    inserts = [query["sql"] for query in captured.captured_queries if query["sql"].startswith("WITH")]
-    assert len(inserts) == 1
-    assert AutoAcknowledgement.objects.get(ticket=ticket).message == message
-    assert MessageDelivery.objects.get(message=message).status == Status.SENT
+    # Claimed and recorded (one savepoint here): the requests claimed (read, then marked), the tickets
+    # locked, earlier acknowledgements, the thread's Message-IDs, the messages, their outbox rows and the
+    # acknowledgement records (one statement each for the batch), plus each ticket's SLA due time.
+    # Sent, each in its own savepoint: the outbox row locked, the customer's address, marked sent.
+    # Then the requests removed, and one more claim that finds nothing left.
+    per_ticket = 1 + 5
+    with django_assert_num_queries(2 + 8 + 3 * per_ticket + 1 + 3):
+        handled = acknowledgements_send_owed()
+
+    assert handled == 3
+    assert sorted(sent.to[0] for sent in mail.outbox) == [f"customer{n}@customers.test" for n in range(3)]
+    assert AutoAcknowledgement.objects.filter(ticket__in=owed).count() == 3
+    assert not AcknowledgementRequest.objects.exists()
+
+
+class _SenderDied(BaseException):
+    """The worker process going away mid-batch (a kill, a hard time limit): nothing after it runs."""
+
+
+def test_a_sender_that_dies_mid_batch_leaves_its_claim_and_the_next_sends_each_message_once(queued, monkeypatch):
+    from tickets.services import acknowledgement
+
+    owed = [_owed_ticket(f"customer{number}@customers.test") for number in range(3)]
+    real_deliver = acknowledgement.message_deliver_or_queue
+    sent_before_dying = []
+
+    def deliver_one_then_die(*, message_id, message=None):
+        if sent_before_dying:
+            raise _SenderDied
+        sent_before_dying.append(message_id)
+        return real_deliver(message_id=message_id, message=message)
+
+    monkeypatch.setattr(acknowledgement, "message_deliver_or_queue", deliver_one_then_die)
+    with pytest.raises(_SenderDied):
+        acknowledgements_send_owed()
+    monkeypatch.setattr(acknowledgement, "message_deliver_or_queue", real_deliver)
+
+    assert acknowledgements_send_owed() == 0  # the dead sender's claim still stands: nobody doubles its work
+    AcknowledgementRequest.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))  # ... until it runs out
+    assert acknowledgements_send_owed() == 3
+
+    assert len(mail.outbox) == 3  # one each: the one sent before dying is not sent again
+    assert AutoAcknowledgement.objects.filter(ticket__in=owed).count() == 3
+    assert set(MessageDelivery.objects.values_list("status", flat=True)) == {Status.SENT}
+    assert not AcknowledgementRequest.objects.exists()
+
+
+def test_a_second_sender_takes_other_tickets_than_the_first(queued):
+    owed = [_owed_ticket(f"customer{number}@customers.test") for number in range(5)]
+
+    first_batch = acknowledgements_claim(
+        at_most=2
+    )  # a first sender has claimed and recorded these, and is sending them
+    second_sender_handled = acknowledgements_send_owed()
+
+    assert [recorded.ticket_id for recorded in first_batch] == [owed[0].pk, owed[1].pk]
+    assert second_sender_handled == 3
+    assert sorted(sent.to[0] for sent in mail.outbox) == [f"customer{n}@customers.test" for n in (2, 3, 4)]
+    assert list(AcknowledgementRequest.objects.order_by("ticket_id").values_list("ticket_id", flat=True)) == [
+        owed[0].pk,
+        owed[1].pk,
+    ]
+
+
+def test_a_sender_past_its_time_hands_the_rest_to_a_fresh_task(monkeypatch):
+    from tickets import tasks
+
+    senders = []
+    monkeypatch.setattr(tasks.send_owed_acknowledgements_task, "delay", lambda: senders.append("sender"))
+    for number in range(3):
+        _owed_ticket(f"customer{number}@customers.test")
+
+    handled = acknowledgements_send_owed(batch_size=1, budget_seconds=0)
+
+    assert handled == 1
+    assert senders == ["sender"]
+    assert AcknowledgementRequest.objects.count() == 2

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.core.cache import cache
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -13,9 +14,10 @@ from tickets.choices import Channel
 from tickets.models import AcknowledgementRequest, AutoAcknowledgement
 from tickets.services.acknowledgement import (
     REQUEST_GIVE_UP_AGE,
+    SENDER_QUEUED_MARK,
     STALE_REQUEST_AGE,
     acknowledgement_requests_requeue_stale,
-    ticket_acknowledge,
+    acknowledgements_send_owed,
 )
 from tickets.services.ingest import InboundMessage, ingest
 
@@ -24,10 +26,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def queued(monkeypatch):
-    """Ticket ids handed to the acknowledgement task, instead of the broker."""
-    ids: list[int] = []
-    monkeypatch.setattr(tasks.send_auto_acknowledgement_task, "delay", ids.append)
-    return ids
+    """Each sender task queued, instead of on the broker."""
+    senders: list[str] = []
+    monkeypatch.setattr(tasks.send_owed_acknowledgements_task, "delay", lambda: senders.append("sender"))
+    return senders
 
 
 def _email(number: int = 1, **overrides) -> InboundMessage:
@@ -48,17 +50,50 @@ def _age(ticket_id: int, by: timedelta) -> None:
     )
 
 
-def test_a_new_ticket_is_owed_its_acknowledgement_until_the_task_records_it(queued, django_capture_on_commit_callbacks):
+def test_a_new_ticket_is_owed_its_acknowledgement_until_the_sender_sends_it(queued, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         ticket = ingest(inbound=_email()).ticket
 
     owed_after_ingest = list(AcknowledgementRequest.objects.values_list("ticket_id", flat=True))
-    ticket_acknowledge(ticket_id=queued[0])
+    handled = acknowledgements_send_owed()
 
-    assert queued == [ticket.pk]
+    assert queued == ["sender"]
     assert owed_after_ingest == [ticket.pk]
+    assert handled == 1
     assert not AcknowledgementRequest.objects.exists()
     assert AutoAcknowledgement.objects.filter(ticket=ticket).count() == 1
+    assert [sent.to for sent in mail.outbox] == [["customer1@example.test"]]
+
+
+def test_a_burst_of_new_tickets_queues_one_sender_until_it_starts(queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        burst = [ingest(inbound=_email(number)).ticket for number in range(1, 4)]
+    queued_for_the_burst = list(queued)
+
+    acknowledgements_send_owed()  # the one sender runs: everything owed goes out
+    with django_capture_on_commit_callbacks(execute=True):
+        later = ingest(inbound=_email(4)).ticket  # owed after the sender started: a new one is queued
+
+    assert queued_for_the_burst == ["sender"]
+    assert queued == ["sender", "sender"]
+    assert AutoAcknowledgement.objects.filter(ticket__in=burst).count() == 3
+    assert list(AcknowledgementRequest.objects.values_list("ticket_id", flat=True)) == [later.pk]
+
+
+def test_an_unreachable_cache_queues_a_sender_each_time(queued, monkeypatch, django_capture_on_commit_callbacks):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from tickets.services import acknowledgement
+
+    def unreachable(*_args, **_kwargs):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(acknowledgement.cache, "add", unreachable)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(inbound=_email(1))
+        ingest(inbound=_email(2))
+
+    assert queued == ["sender", "sender"]
 
 
 def test_automated_mail_owes_nothing(queued, django_capture_on_commit_callbacks):
@@ -72,15 +107,16 @@ def test_automated_mail_owes_nothing(queued, django_capture_on_commit_callbacks)
 def test_an_unreachable_broker_after_commit_loses_neither_the_message_nor_the_acknowledgement(
     monkeypatch, django_capture_on_commit_callbacks
 ):
-    def broker_down(ticket_id):
+    def broker_down():
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.send_auto_acknowledgement_task, "delay", broker_down)
+    monkeypatch.setattr(tasks.send_owed_acknowledgements_task, "delay", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         result = ingest(inbound=_email())  # does not raise: the ticket is committed whatever the broker says
 
     assert result.is_new_ticket is True
     assert list(AcknowledgementRequest.objects.values_list("ticket_id", flat=True)) == [result.ticket.pk]
+    assert cache.get(SENDER_QUEUED_MARK) is None  # no sender was queued: the next ticket tries again
 
 
 def test_an_acknowledgement_whose_task_was_never_queued_is_queued_by_the_sweep_and_sent_once(queued):
@@ -90,15 +126,15 @@ def test_an_acknowledgement_whose_task_was_never_queued_is_queued_by_the_sweep_a
     _age(ticket.pk, STALE_REQUEST_AGE + timedelta(seconds=1))
 
     first_sweep = acknowledgement_requests_requeue_stale()
-    second_sweep = acknowledgement_requests_requeue_stale()  # touched: left to the task just queued
-    for ticket_id in queued:
-        ticket_acknowledge(ticket_id=ticket_id)
-    ticket_acknowledge(ticket_id=ticket.pk)  # the original task turning up late after all
+    second_sweep = acknowledgement_requests_requeue_stale()  # touched: left to the sender just queued
+    acknowledgements_send_owed()  # the sender the sweep queued
+    acknowledgements_send_owed()  # and a second one turning up late after all
 
     assert (first_sweep, second_sweep) == (1, 0)
-    assert queued == [ticket.pk]
-    assert [sent.to for sent in mail.outbox] == [["customer1@example.test"]]
-    assert list(AcknowledgementRequest.objects.values_list("ticket_id", flat=True)) == [fresh.pk]
+    assert queued == ["sender"]
+    assert sorted(sent.to[0] for sent in mail.outbox) == ["customer1@example.test", "customer2@example.test"]
+    assert AutoAcknowledgement.objects.filter(ticket__in=[ticket, fresh]).count() == 2
+    assert not AcknowledgementRequest.objects.exists()
 
 
 def test_a_request_owed_for_more_than_a_day_is_given_up(queued):

@@ -164,13 +164,15 @@ class AutoAcknowledgement(TimeStampedModel):
 
 
 class AcknowledgementRequest(TimeStampedModel):
-    """A new ticket still owed its acknowledgement: written with the ticket, removed once it is recorded.
+    """A new ticket still owed its acknowledgement: written with the ticket, removed once it was sent.
 
-    The acknowledgement task is queued after the ticket commits; if the process dies in between, or
-    the broker is briefly unreachable, this row is what beat finds to queue it again.
+    The acknowledgement sender is woken after the ticket commits; if the process dies in between, or
+    the broker is briefly unreachable, this row is what beat finds to wake it again. A sender claims
+    a batch of rows until ``claimed_until``; a sender that died leaves them to the next once it passes.
     """
 
     ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="+")
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Acknowledgement owed to {self.ticket_id}"

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
+from redis.exceptions import RedisError
 
-from helpdesk.core.chained_insert import ChildRow
 from tickets.models import AcknowledgementRequest, AutoAcknowledgement, Message, Ticket
 from tickets.services.delivery import message_deliver_or_queue
-from tickets.services.outbound import message_create_outbound
+from tickets.services.outbound import OutboundDraft, outbound_messages_create
 from tickets.services.requeue import requeue_untouched
 from tickets.services.sla import sla_first_response_due_at
 
@@ -24,6 +30,15 @@ STALE_REQUEST_AGE = timedelta(minutes=2)
 # ... until this old: a "we got your message" a day late is worse than none.
 REQUEST_GIVE_UP_AGE = timedelta(days=1)
 STALE_REQUEST_BATCH = 500
+# One sender task works through every owed acknowledgement, a batch per transaction ...
+SENDER_BATCH_SIZE = 25
+# ... for this long before it hands the rest to a fresh task;
+SENDER_BUDGET_SECONDS = 20.0
+# a batch it claimed is left to it this long (longer than sending a batch takes, with retries);
+CLAIM_DURATION = timedelta(minutes=2)
+# and this cache key says a sender is queued and has not started yet (expiring, in case it was lost).
+SENDER_QUEUED_MARK = "helpdesk:acknowledgements:sender-queued"
+SENDER_MARK_SECONDS = 30
 
 # Within a week a weekday is unambiguous ("Monday 12:30 p.m."); beyond it the customer gets the date.
 _WEEKDAY_HORIZON_DAYS = 6
@@ -69,33 +84,55 @@ def acknowledgement_text(*, ticket: Ticket) -> str:
     return f"{greeting}\n\n{body}"
 
 
-def _queue(ticket_ids: list[int]) -> None:
-    from tickets.tasks import send_auto_acknowledgement_task
-
-    for ticket_id in ticket_ids:
-        send_auto_acknowledgement_task.delay(ticket_id)
-
-
 def acknowledgement_request_for(ticket: Ticket) -> AcknowledgementRequest:
     """The (unsaved) row that says a new ticket is owed its acknowledgement: written with the ticket."""
     return AcknowledgementRequest(ticket=ticket)
 
 
 def ticket_request_acknowledgement(*, ticket: Ticket) -> None:
-    """Inside the transaction that opened a ticket with its request row: queue it once that commits.
+    """Inside the transaction that opened a ticket with its request row: wake the sender once that commits.
 
-    A failure to queue (the broker unreachable, the process gone) loses nothing: the request row
-    stays, and beat queues it again (``acknowledgement_requests_requeue_stale``).
+    A failure to wake it (the broker unreachable, the process gone) loses nothing: the request row
+    stays, and beat wakes the sender again (``acknowledgement_requests_requeue_stale``).
     """
-    ticket_id = ticket.pk
-    transaction.on_commit(lambda: _queue([ticket_id]), robust=True)
+    transaction.on_commit(acknowledgements_wake, robust=True)
+
+
+def acknowledgements_wake() -> None:
+    """Make sure a sender of owed acknowledgements is queued: one task for any number of new tickets.
+
+    The mark says one is queued and has not started yet; the first request after it started queues
+    the next. A mark whose task was lost expires after SENDER_MARK_SECONDS; a cache that cannot be
+    reached queues a sender every time, which costs a task and loses nothing.
+    """
+    from tickets.tasks import send_owed_acknowledgements_task
+
+    try:
+        already_queued = not cache.add(SENDER_QUEUED_MARK, 1, timeout=SENDER_MARK_SECONDS)
+    except (OSError, RedisError) as error:
+        logger.warning("could not read whether an acknowledgement sender is queued (%r); queueing one", error)
+        already_queued = False
+    if already_queued:
+        return
+    try:
+        send_owed_acknowledgements_task.delay()
+    except Exception:
+        # Not queued after all: the next new ticket (or beat) must try again instead of trusting the mark.
+        with contextlib.suppress(OSError, RedisError):
+            cache.delete(SENDER_QUEUED_MARK)
+        raise
+
+
+def acknowledgements_owed(*, at_most: int) -> int:
+    """How many new tickets still wait for their acknowledgement (counted up to ``at_most``)."""
+    return AcknowledgementRequest.objects.all()[:at_most].count()
 
 
 def acknowledgement_requests_requeue_stale(*, now: datetime | None = None) -> int:
-    """Queue again every acknowledgement still owed a while after its ticket opened (beat, each minute).
+    """Wake the sender for acknowledgements still owed a while after their ticket opened (beat, each minute).
 
-    Recording the acknowledgement is idempotent (the ticket is locked and checked), so queueing
-    one that is merely slow sends nothing twice. Requests older than REQUEST_GIVE_UP_AGE are dropped.
+    Sending is idempotent (each ticket is locked and checked), so waking it for one that is merely
+    slow sends nothing twice. Requests older than REQUEST_GIVE_UP_AGE are dropped.
     """
     now = now or timezone.now()
     abandoned, _kinds = AcknowledgementRequest.objects.filter(created_at__lt=now - REQUEST_GIVE_UP_AGE).delete()
@@ -106,40 +143,89 @@ def acknowledgement_requests_requeue_stale(*, now: datetime | None = None) -> in
         key="ticket_id",
         now=now,
         batch=STALE_REQUEST_BATCH,
-        queue=_queue,
+        queue=lambda _ticket_ids: acknowledgements_wake(),
         what="owed acknowledgements",
     )
 
 
-@transaction.atomic
-def ticket_send_auto_acknowledgement(*, ticket_id: int, is_queued_after_commit: bool = True) -> Message | None:
-    """Record the acknowledgement for a ticket (and queue it); returns None when one already exists."""
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket_id)
-    AcknowledgementRequest.objects.filter(ticket_id=ticket_id).delete()
-    if AutoAcknowledgement.objects.filter(ticket=ticket).exists():
-        return None
-    return message_create_outbound(
-        ticket=ticket,
-        body_text=acknowledgement_text(ticket=ticket),
-        is_automatic=True,
-        is_queued_after_commit=is_queued_after_commit,
-        written_with=[ChildRow(AutoAcknowledgement(ticket=ticket), "message")],
-    )
+@dataclass(frozen=True)
+class RecordedAcknowledgement:
+    ticket_id: int
+    message_id: int
+    message: Message | None  # with its ticket and customer, when recorded just now
 
 
-def ticket_acknowledge(*, ticket_id: int) -> Message | None:
-    """What the acknowledgement task does: record the acknowledgement once, then send it from here.
+def acknowledgements_record(*, ticket_ids: Sequence[int]) -> list[RecordedAcknowledgement]:
+    """Record the acknowledgement of each ticket that has none yet; call inside a transaction.
 
-    Sending in the same task saves a second task per new ticket. A run after a crash (the task is
-    acknowledged late, so it runs again) finds the acknowledgement recorded and sends it if it is
-    still unsent; sending is locked and checked, so nothing goes out twice. Returns the message
-    when this run recorded it.
+    The tickets are locked (in id order, as every multi-ticket lock here is taken), so a ticket is
+    acknowledged once whoever records it. A ticket acknowledged before comes back with the message
+    it got, which the caller sends if it is still unsent. The messages, their outbox rows and the
+    records are written in one statement each for the whole batch.
     """
-    message = ticket_send_auto_acknowledgement(ticket_id=ticket_id, is_queued_after_commit=False)
-    if message is not None:
-        message_deliver_or_queue(message_id=message.pk, message=message)
-        return message
-    message_id = AutoAcknowledgement.objects.filter(ticket_id=ticket_id).values_list("message_id", flat=True).first()
-    if message_id is not None:
-        message_deliver_or_queue(message_id=message_id)
-    return None
+    tickets = list(
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .filter(pk__in=ticket_ids)
+        .order_by("pk")
+    )
+    earlier = dict(AutoAcknowledgement.objects.filter(ticket_id__in=ticket_ids).values_list("ticket_id", "message_id"))
+    owed = [ticket for ticket in tickets if ticket.pk not in earlier]
+    messages = outbound_messages_create(
+        drafts=[OutboundDraft(ticket=ticket, body_text=acknowledgement_text(ticket=ticket)) for ticket in owed],
+        is_automatic=True,
+        is_queued_after_commit=False,
+    )
+    AutoAcknowledgement.objects.bulk_create(
+        [AutoAcknowledgement(ticket=message.ticket, message=message) for message in messages]
+    )
+    recorded = [RecordedAcknowledgement(ticket_id=m.ticket_id, message_id=m.pk, message=m) for m in messages]
+    return recorded + [RecordedAcknowledgement(ticket_id=t, message_id=m, message=None) for t, m in earlier.items()]
+
+
+@transaction.atomic
+def acknowledgements_claim(*, at_most: int) -> list[RecordedAcknowledgement]:
+    """Claim up to ``at_most`` owed acknowledgements that nobody is sending, and record them."""
+    now = timezone.now()
+    claimed = list(
+        AcknowledgementRequest.objects.select_for_update(skip_locked=True)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("pk")
+        .values_list("pk", "ticket_id")[:at_most]
+    )
+    if not claimed:
+        return []
+    AcknowledgementRequest.objects.filter(pk__in=[pk for pk, _ticket_id in claimed]).update(
+        claimed_until=now + CLAIM_DURATION, updated_at=now
+    )
+    return acknowledgements_record(ticket_ids=[ticket_id for _pk, ticket_id in claimed])
+
+
+def acknowledgements_send_owed(
+    *, batch_size: int = SENDER_BATCH_SIZE, budget_seconds: float = SENDER_BUDGET_SECONDS
+) -> int:
+    """What the sender task does: record and send every owed acknowledgement, a batch at a time.
+
+    Each batch is claimed for CLAIM_DURATION (so a second sender running beside this one takes other
+    tickets), recorded in one transaction, sent message by message (each outbox row locked while it
+    goes out, so nothing is sent twice), and only then is the request removed. A sender that dies
+    mid-batch leaves its requests claimed; once the claim runs out, the next sender finds them, and
+    for each either records it or sends the recorded message if it never went out. After
+    ``budget_seconds`` the rest is left to a fresh task, so other work gets its turn. Returns how
+    many acknowledgements this run handled.
+    """
+    try:
+        cache.delete(SENDER_QUEUED_MARK)  # first: anything owed from now on queues another sender
+    except (OSError, RedisError) as error:
+        logger.warning("could not clear the acknowledgement sender's mark (%r)", error)
+    deadline = time.monotonic() + budget_seconds
+    handled = 0
+    while batch := acknowledgements_claim(at_most=batch_size):
+        for recorded in batch:
+            message_deliver_or_queue(message_id=recorded.message_id, message=recorded.message)
+        AcknowledgementRequest.objects.filter(ticket_id__in=[recorded.ticket_id for recorded in batch]).delete()
+        handled += len(batch)
+        if time.monotonic() >= deadline:
+            acknowledgements_wake()
+            break
+    return handled
