@@ -107,14 +107,15 @@ def _process(*, raw: bytes, envelope_sender: str, recipients: tuple[str, ...]) -
 
 
 def _process_or_refuse(*, raw: bytes, envelope_sender: str, recipients: tuple[str, ...]) -> IngestResult:
-    """_process in a savepoint; a storage error that would recur on every retry raises _Refused.
+    """_process; a storage error that would recur on every retry raises _Refused.
 
-    The savepoint is rolled back before the message is quarantined, so the quarantine row is written
-    in a transaction the failed statement has not broken (the IMAP poller's, say).
+    Every write _process makes is inside an atomic block of its own (ingest's, or the bounce note's):
+    a transaction when nothing encloses it (the SMTP listener), a savepoint inside a caller's (the IMAP
+    poller's). Either is rolled back before the message is quarantined, so the quarantine row is
+    written in a transaction the failed statement has not broken.
     """
     try:
-        with transaction.atomic():
-            return _process(raw=raw, envelope_sender=envelope_sender, recipients=recipients)
+        return _process(raw=raw, envelope_sender=envelope_sender, recipients=recipients)
     except _PERMANENT_STORAGE_ERRORS as error:
         logger.exception("an inbound email could not be stored")
         raise _Refused(f"The message could not be stored ({type(error).__name__}: {str(error).strip()}).") from error
