@@ -1,11 +1,12 @@
 """Inbound email through the real SMTP listener: messages/second into tickets, and acknowledgement latency.
 
-The listener (channels_app.smtp_listener.smtp_controller) runs in this process on a free port;
+The listener runs as deployed, ``manage.py smtp_inbound`` in a process of its own on a free port
+(--listener in-process runs it in this process instead, beside the bench's clients and sink);
 4 smtplib clients send 3,000 messages (one in five a reply threaded by In-Reply-To, one in
 twenty with an attachment, half with an HTML part). Throughput counts the inbound Message
 rows that exist at the end, over the time from the first MAIL FROM to the last 250 reply.
 
-While more than --backlog-limit tasks wait for the worker, the listener holds each new message
+While more than --backlog-limit acknowledgements are owed, the listener holds each new message
 before taking it (channels_app.inbound_pacing), as it does in production.
 
 With --with-worker, a Celery worker (``celery -A helpdesk worker --concurrency 2``, --worker-pool) runs as a
@@ -17,7 +18,7 @@ burst sends as fast as the listener answers; *_acknowledged_tickets_per_second i
 which new tickets were opened and acknowledged, first MAIL FROM to last acknowledgement out.
 --paced-rate then sends a second batch at the steady rate a desk sees.
 
-CPU per message is read from /proc for this process and for the PostgreSQL backends (found by
+CPU per message is read from /proc for the listener and for the PostgreSQL backends (found by
 their application_name) while mail comes in, and for the worker until its queue is empty; from
 it, *_capacity_estimate says how many messages/s two idle cores could take, whatever else is
 running on the machine now.
@@ -283,6 +284,27 @@ def start_worker(*, env: dict[str, str], log_path: Path, pool: str) -> subproces
         )
 
 
+def start_listener_process(*, env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """``manage.py smtp_inbound`` as deployed, in a process of its own; returns once it accepts connections."""
+    command = [sys.executable, "manage.py", "smtp_inbound", "--host", "127.0.0.1", "--port", str(port)]
+    with log_path.open("wb") as output:
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the SMTP listener exited with {process.returncode}: {log_path.read_text()[-2000:]}")
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=5) as probe:
+                probe.noop()
+            return process
+        except OSError:
+            time.sleep(0.2)
+    stop_worker(process)
+    raise RuntimeError("the SMTP listener did not accept connections in time")
+
+
 def wait_for_worker(app: Any, name: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -405,9 +427,11 @@ class CpuSnapshot:
     sink: float
 
     @classmethod
-    def take(cls, worker: subprocess.Popen[bytes] | None, sink: Any = None) -> CpuSnapshot:
+    def take(
+        cls, worker: subprocess.Popen[bytes] | None, sink: Any = None, listener: subprocess.Popen[bytes] | None = None
+    ) -> CpuSnapshot:
         return cls(
-            listener_app=time.process_time(),
+            listener_app=(process_cpu_seconds(listener.pid) or 0.0) if listener is not None else time.process_time(),
             listener_db=backend_cpu_seconds(LISTENER_APPLICATION),
             worker_app=process_tree_cpu_seconds(worker.pid) if worker else 0.0,
             worker_db=backend_cpu_seconds(WORKER_APPLICATION) if worker else 0.0,
@@ -434,6 +458,7 @@ def report_cpu(
     drained: CpuSnapshot | None,
     messages: int,
     client_cpu_seconds: float,
+    listener_apart: bool = False,
     **extra: Any,
 ) -> None:
     """CPU per message: the listener process (parsing, ingest, this bench's SMTP clients and sink) and its
@@ -451,9 +476,11 @@ def report_cpu(
         emit(BENCH, f"{label}_{name}_cpu_per_message", round(value, 2), "ms", **extra)
     bench_side = client_cpu_seconds * per + (ingested.sink - start.sink) * per
     emit(BENCH, f"{label}_bench_clients_and_sink_cpu_per_message", round(bench_side, 2), "ms", **extra)
-    emit(BENCH, f"{label}_listener_own_cpu_per_message", round(listener["listener_app"] - bench_side, 2), "ms", **extra)
+    # A listener in its own process is charged nothing of the bench's; in this process it shares it.
+    listener_own = listener["listener_app"] if listener_apart else listener["listener_app"] - bench_side
+    emit(BENCH, f"{label}_listener_own_cpu_per_message", round(listener_own, 2), "ms", **extra)
     cores = os.cpu_count() or 1
-    ingest = sum(listener.values())
+    ingest = listener_own + listener["listener_db"]
     emit(
         BENCH,
         f"{label}_ingest_capacity_estimate",
@@ -526,8 +553,15 @@ def main() -> int:
     parser.add_argument(
         "--backlog-limit",
         type=int,
-        help="queued tasks over which the listener holds new mail (default: SMTP_INBOUND_BACKLOG_LIMIT; "
-        "0: never; always 0 without a worker, since nothing would drain the queue)",
+        help="owed acknowledgements over which the listener holds new mail (default: SMTP_INBOUND_BACKLOG_LIMIT; "
+        "0: never; always 0 without a worker, since nothing would send them)",
+    )
+    parser.add_argument(
+        "--listener",
+        default="process",
+        choices=("process", "in-process"),
+        help="process (the default, as deployed): `manage.py smtp_inbound` in a process of its own; "
+        "in-process: in this process, beside the bench's SMTP clients and sink",
     )
     parser.add_argument("--database-url", help="use this database (migrated, kept) instead of a fresh one")
     parser.add_argument("--keep-database", action="store_true")
@@ -553,8 +587,10 @@ def main() -> int:
     from helpdesk.celery import app
     from tickets.models import Message
 
-    # Every connection of this process (the listener's threads too) names itself, so its CPU can be found.
-    connection.settings_dict.setdefault("OPTIONS", {})["application_name"] = LISTENER_APPLICATION
+    # Every connection names itself, so the listener's backends' CPU can be found (with the listener in this
+    # process, its threads' connections are this process's; apart, this process's own are not the listener's).
+    own_application = LISTENER_APPLICATION if args.listener == "in-process" else "bench-smtp-clients"
+    connection.settings_dict.setdefault("OPTIONS", {})["application_name"] = own_application
     original_name = connection.settings_dict["NAME"]
     fresh = not args.database_url
     if fresh and args.clone_seeded:
@@ -572,6 +608,7 @@ def main() -> int:
     worker = None
     sink = None
     listener = None
+    listener_process: subprocess.Popen[bytes] | None = None
     try:
         app.control.purge()
         if args.with_worker:
@@ -597,27 +634,44 @@ def main() -> int:
         from channels_app.inbound_pacing import inbound_pacing_from_settings
         from channels_app.smtp_listener import smtp_controller
 
-        pacing = inbound_pacing_from_settings(limit=args.backlog_limit if worker is not None else 0)
-        extra["backlog_limit"] = pacing.limit
+        backlog_limit = settings.SMTP_INBOUND_BACKLOG_LIMIT if args.backlog_limit is None else args.backlog_limit
+        backlog_limit = backlog_limit if worker is not None else 0
+        extra["backlog_limit"] = backlog_limit
+        extra["listener"] = args.listener
         if worker is not None:
             extra["worker_pool"] = args.worker_pool
         port = free_port()
-        listener = smtp_controller(host="127.0.0.1", port=port, pacing=pacing)
-        listener.start()
+        if args.listener == "process":
+            listener_process = start_listener_process(
+                env=dict(
+                    os.environ,
+                    DATABASE_URL=database_url(connection.settings_dict, name)
+                    + f"?application_name={LISTENER_APPLICATION}",
+                    REDIS_URL=settings.REDIS_URL,
+                    SMTP_INBOUND_BACKLOG_LIMIT=str(backlog_limit),
+                ),
+                port=port,
+                log_path=Path(media.name) / "listener.log",
+            )
+            log("smtp_inbound: listener process ready")
+        else:
+            pacing = inbound_pacing_from_settings(limit=backlog_limit)
+            listener = smtp_controller(host="127.0.0.1", port=port, pacing=pacing)
+            listener.start()
         run = f"r{int(time.time())}"
         plans = compose_batch(
             run=run, count=args.messages, clients=args.clients, reply_every=args.reply_every, offset=0
         )
         before = Message.objects.filter(direction="inbound").count()
-        start = CpuSnapshot.take(worker, sink)
+        start = CpuSnapshot.take(worker, sink, listener_process)
         batch, first, last = send_batch(port=port, plans=plans, rate=None)
-        ingested = CpuSnapshot.take(worker, sink)
+        ingested = CpuSnapshot.take(worker, sink, listener_process)
         inbound = Message.objects.filter(direction="inbound").count() - before
         report_batch("burst", batch, first, last, inbound, with_worker=bool(worker), **extra)
         drained = None
         if worker is not None:
             report_latency("burst", batch, timeout=args.ack_timeout, **extra)
-            drained = CpuSnapshot.take(worker, sink)
+            drained = CpuSnapshot.take(worker, sink, listener_process)
         report_cpu(
             "burst",
             start=start,
@@ -625,6 +679,7 @@ def main() -> int:
             drained=drained,
             messages=inbound,
             client_cpu_seconds=batch.client_cpu_seconds,
+            listener_apart=listener_process is not None,
             **extra,
         )
         if worker is not None:
@@ -647,6 +702,11 @@ def main() -> int:
         if listener is not None:
             listener.stop()
             pacing.close()
+        if listener_process is not None:
+            stop_worker(listener_process)
+            listener_log = (Path(media.name) / "listener.log").read_text(errors="replace").strip()
+            if "Traceback" in listener_log:
+                log("smtp_inbound: listener log (last lines):\n" + "\n".join(listener_log.splitlines()[-20:]))
         if worker is not None:
             stop_worker(worker)
             worker_log = (Path(media.name) / "worker.log").read_text(errors="replace").strip()
