@@ -54,7 +54,15 @@
   if (macroSelect) {
     macroSelect.addEventListener("change", function () {
       if (!macroSelect.value) { macroPreview.innerHTML = ""; return; }
-      fetch(macroSelect.dataset.previewUrl + "?macro=" + encodeURIComponent(macroSelect.value), {
+      // The version of the page being read, so a macro sent after a colleague answered is held back.
+      const pageVersion = document.querySelector("#reply-form input[name=expected_version]");
+      const lastSeen = document.querySelector("#reply-form input[name=last_seen_message_id]");
+      const query = new URLSearchParams({
+        macro: macroSelect.value,
+        expected_version: pageVersion ? pageVersion.value : root.dataset.version,
+        last_seen_message_id: lastSeen ? lastSeen.value : "",
+      });
+      fetch(macroSelect.dataset.previewUrl + "?" + query.toString(), {
         headers: { "HX-Request": "true" }, credentials: "same-origin",
       }).then(function (response) { return response.text(); }).then(function (html) {
         macroPreview.innerHTML = html;

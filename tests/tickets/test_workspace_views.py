@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -152,6 +154,84 @@ def test_a_stale_reply_is_held_back_with_the_new_messages_shown(agent_client, ti
     assert "message-new" in body
     assert "Let me look into it." in body  # the draft is kept in the box
     assert not Message.objects.filter(body_text="Let me look into it.").exists()
+
+
+def test_a_macro_picked_after_a_colleague_answered_is_held_back_with_the_new_messages_shown(
+    agent_client, ticket, agent
+):
+    from tickets.models import Macro
+
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent)
+    macro = Macro.objects.create(name="Refund", body="We will refund you.")
+    page = agent_client.get(reverse("tickets:ticket", args=[ticket.number]))
+    loaded = page.context["reply_form"].initial
+    colleague_reply = ticket_reply(ticket_id=ticket.pk, author=UserFactory(role=Role.AGENT), body_text="Refunded.")
+
+    preview = agent_client.get(
+        reverse("tickets:macro-preview", args=[ticket.number]),
+        {
+            "macro": macro.pk,
+            "expected_version": loaded["expected_version"],
+            "last_seen_message_id": loaded["last_seen_message_id"],
+        },
+    )
+    apply_form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="(\d+)">', preview.content.decode()))
+    response = agent_client.post(reverse("tickets:macro-apply", args=[ticket.number]), apply_form)
+
+    body = response.content.decode()
+    assert apply_form == {
+        "macro": str(macro.pk),
+        "expected_version": str(loaded["expected_version"]),
+        "last_seen_message_id": str(loaded["last_seen_message_id"]),
+    }
+    assert response.status_code == 409
+    assert "changed while you were writing" in body
+    assert f'id="message-{colleague_reply.pk}"' in body
+    assert "message-new" in body
+    assert response.context["reply_form"].initial["body"] == "We will refund you."
+    assert response.context["reply_form"].initial["last_seen_message_id"] == colleague_reply.pk
+    assert not Message.objects.filter(body_text="We will refund you.").exists()
+    assert Macro.objects.get(pk=macro.pk).usage_count == 0
+
+
+def test_a_macro_preview_without_the_pages_version_offers_nothing_to_send(agent_client, ticket):
+    from tickets.models import Macro
+
+    macro = Macro.objects.create(name="Refund", body="We will refund you.")
+
+    response = agent_client.get(reverse("tickets:macro-preview", args=[ticket.number]), {"macro": macro.pk})
+
+    assert response.status_code == 400
+    assert response.content.decode() == "Reload the page to use a macro."
+
+
+def test_applying_a_macro_without_the_pages_version_sends_nothing(agent_client, ticket, agent):
+    from tickets.models import Macro
+
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent)
+    macro = Macro.objects.create(name="Refund", body="We will refund you.")
+
+    response = agent_client.post(reverse("tickets:macro-apply", args=[ticket.number]), {"macro": macro.pk})
+
+    assert response.status_code == 400
+    assert "Nothing was sent: reload the page and pick the macro again." in response.content.decode()
+    assert not Message.objects.filter(body_text="We will refund you.").exists()
+
+
+def test_a_macro_applied_from_an_up_to_date_page_is_sent(agent_client, ticket, agent):
+    from tickets.models import Macro
+
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent)
+    macro = Macro.objects.create(name="Refund", body="We will refund you.")
+    loaded = agent_client.get(reverse("tickets:ticket", args=[ticket.number])).context["reply_form"].initial
+
+    response = agent_client.post(
+        reverse("tickets:macro-apply", args=[ticket.number]),
+        {"macro": macro.pk, "expected_version": loaded["expected_version"]},
+    )
+
+    assert response.status_code == 302
+    assert Message.objects.filter(ticket=ticket, body_text="We will refund you.").count() == 1
 
 
 def test_an_invalid_transition_from_the_page_is_explained(agent_client, ticket):
