@@ -1,8 +1,9 @@
 """Collision detection: which colleagues are viewing or typing on a ticket, live.
 
-Presence is kept in a Redis hash per ticket with a short expiry that every
-heartbeat renews, so a browser that vanishes without closing its socket drops
-out of the list within a minute.
+Presence is kept in a Redis hash per ticket, one entry per open page (socket),
+with a short expiry that every heartbeat renews, so a browser that vanishes
+without closing its socket drops out of the list within a minute. A colleague
+with two tabs on the ticket is listed once and stays listed until both close.
 """
 
 from __future__ import annotations
@@ -24,26 +25,40 @@ def _presence_key(ticket_id: int) -> str:
     return f"helpdesk:presence:ticket:{ticket_id}"
 
 
-def presence_set(*, ticket_id: int, user_id: int, name: str, state: str) -> None:
+def presence_set(*, ticket_id: int, connection: str, user_id: int, name: str, state: str) -> None:
+    """Record one open page (``connection``, its socket's channel name) of a colleague on the ticket."""
     client = realtime.redis_client()
     key = _presence_key(ticket_id)
-    client.hset(key, str(user_id), json.dumps({"name": name, "state": state, "at": time.time()}))
+    entry = {"user_id": user_id, "name": name, "state": state, "at": time.time()}
+    client.hset(key, connection, json.dumps(entry))
     client.expire(key, PRESENCE_TTL_SECONDS)
 
 
-def presence_clear(*, ticket_id: int, user_id: int) -> None:
-    realtime.redis_client().hdel(_presence_key(ticket_id), str(user_id))
+def presence_clear(*, ticket_id: int, connection: str) -> None:
+    """One page closed; the colleague stays present while another of their pages is open."""
+    realtime.redis_client().hdel(_presence_key(ticket_id), connection)
 
 
 def presence_list(*, ticket_id: int) -> list[dict[str, Any]]:
+    """Each colleague once, typing if they are typing on any of their pages."""
     cutoff = time.time() - PRESENCE_TTL_SECONDS
-    rows = realtime.redis_client().hgetall(_presence_key(ticket_id))
-    people = []
-    for user_id, raw in rows.items():
+    client = realtime.redis_client()
+    key = _presence_key(ticket_id)
+    by_user: dict[int, dict[str, Any]] = {}
+    expired = []
+    for connection, raw in client.hgetall(key).items():
         entry = json.loads(raw)
-        if entry["at"] >= cutoff:
-            people.append({"user_id": int(user_id), "name": entry["name"], "state": entry["state"]})
-    return sorted(people, key=lambda person: person["user_id"])
+        if entry["at"] < cutoff:
+            expired.append(connection)
+            continue
+        person = by_user.setdefault(
+            entry["user_id"], {"user_id": entry["user_id"], "name": entry["name"], "state": entry["state"]}
+        )
+        if entry["state"] == "typing":
+            person["state"] = "typing"
+    if expired:
+        client.hdel(key, *expired)  # pages that vanished without closing their socket
+    return sorted(by_user.values(), key=lambda person: person["user_id"])
 
 
 def _access_ticket(user: Any, ticket_id: int) -> bool:
@@ -78,7 +93,7 @@ class TicketPresenceConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketCo
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
-            await database_sync_to_async(presence_clear)(ticket_id=self.ticket_id, user_id=self.user_id)
+            await database_sync_to_async(presence_clear)(ticket_id=self.ticket_id, connection=self.channel_name)
             await self._broadcast_presence()
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -91,7 +106,11 @@ class TicketPresenceConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketCo
 
     async def _announce(self, state: str) -> None:
         await database_sync_to_async(presence_set)(
-            ticket_id=self.ticket_id, user_id=self.user_id, name=self.user_name, state=state
+            ticket_id=self.ticket_id,
+            connection=self.channel_name,
+            user_id=self.user_id,
+            name=self.user_name,
+            state=state,
         )
         await self._broadcast_presence()
 

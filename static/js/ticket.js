@@ -47,7 +47,8 @@
       typingTimer = setTimeout(function () { typingTimer = null; announce("viewing"); }, 4000);
     });
   });
-  setInterval(function () { if (!typingTimer) announce("viewing"); }, 30000);
+  // Presence entries expire after a minute: renew ours, typing or not, well within it.
+  setInterval(function () { announce(typingTimer ? "typing" : "viewing"); }, 30000);
 
   const macroSelect = document.getElementById("macro-select");
   const macroPreview = document.getElementById("macro-preview");

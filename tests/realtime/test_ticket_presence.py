@@ -127,3 +127,58 @@ def test_a_mention_in_a_note_reaches_the_colleagues_open_inbox():
 
     assert notification["payload"]["number"] == ticket.number
     assert notification["payload"]["excerpt"] == "@bea please check the refund"
+
+
+def test_an_agent_with_two_pages_open_is_listed_once_and_stays_until_both_close():
+    ana = UserFactory(role=Role.AGENT, first_name="Ana", last_name="Lee")
+    bea = UserFactory(role=Role.AGENT)
+    ticket = TicketFactory()
+    ana_cookie, bea_cookie = session_cookie_for(ana), session_cookie_for(bea)
+
+    async def scenario():
+        bea_socket = ticket_communicator(ticket.pk, bea_cookie)
+        assert (await bea_socket.connect(timeout=5))[0]
+        await _next_of_type(bea_socket, "presence")
+        first_tab, second_tab = ticket_communicator(ticket.pk, ana_cookie), ticket_communicator(ticket.pk, ana_cookie)
+        assert (await first_tab.connect(timeout=5))[0]
+        await _next_of_type(bea_socket, "presence")
+        assert (await second_tab.connect(timeout=5))[0]
+        both_open = await _next_of_type(bea_socket, "presence")
+        await second_tab.send_json_to({"action": "typing"})
+        typing_in_one = await _next_of_type(bea_socket, "presence")
+        await first_tab.disconnect()
+        one_closed = await _next_of_type(bea_socket, "presence")
+        await second_tab.disconnect()
+        both_closed = await _next_of_type(bea_socket, "presence")
+        await bea_socket.disconnect()
+        return both_open, typing_in_one, one_closed, both_closed
+
+    both_open, typing_in_one, one_closed, both_closed = async_to_sync(scenario)()
+
+    assert both_open["people"] == [{"user_id": ana.pk, "name": "Ana Lee", "state": "viewing"}]
+    assert typing_in_one["people"] == [{"user_id": ana.pk, "name": "Ana Lee", "state": "typing"}]
+    assert one_closed["people"] == [{"user_id": ana.pk, "name": "Ana Lee", "state": "typing"}]
+    assert both_closed["people"] == []
+
+
+def test_a_page_that_stopped_renewing_its_presence_drops_out_while_the_others_stay(monkeypatch):
+    from channels_app import presence
+
+    ticket = TicketFactory()
+    started = presence.time.time()
+    presence.presence_set(ticket_id=ticket.pk, connection="tab-gone", user_id=7, name="Ana", state="typing")
+    monkeypatch.setattr(presence.time, "time", lambda: started + 45)
+    presence.presence_set(ticket_id=ticket.pk, connection="tab-open", user_id=7, name="Ana", state="viewing")
+    presence.presence_set(ticket_id=ticket.pk, connection="bea-tab", user_id=8, name="Bea", state="viewing")
+    monkeypatch.setattr(presence.time, "time", lambda: started + 61)
+
+    people = presence.presence_list(ticket_id=ticket.pk)
+
+    assert people == [
+        {"user_id": 7, "name": "Ana", "state": "viewing"},
+        {"user_id": 8, "name": "Bea", "state": "viewing"},
+    ]
+    assert sorted(presence.realtime.redis_client().hkeys(f"helpdesk:presence:ticket:{ticket.pk}")) == [
+        b"bea-tab",
+        b"tab-open",
+    ]
