@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -18,6 +19,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels_app import realtime
 
 PRESENCE_TTL_SECONDS = 60
+# How long a page's access to its ticket is trusted before presence is relayed to it again unchecked.
+ACCESS_RECHECK_SECONDS = 5.0
 STATES = frozenset({"viewing", "typing"})
 
 
@@ -73,7 +76,13 @@ def _access_ticket(user: Any, ticket_id: int) -> bool:
 
 
 class TicketPresenceConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketConsumer):
-    """``{"action": "viewing"|"typing"}`` frames in; presence lists and ticket changes out."""
+    """``{"action": "viewing"|"typing"}`` frames in; presence lists and ticket changes out.
+
+    Access is checked again before anything is relayed, not only on connect: an agent whose ticket
+    went to another team (or up an escalation) stops hearing of it and is closed with 4403. A change
+    to the ticket is always checked afresh, since it may be the change that took the ticket away;
+    presence trusts a check for a few seconds.
+    """
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -84,6 +93,7 @@ class TicketPresenceConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketCo
         if not await database_sync_to_async(_access_ticket)(user, self.ticket_id):
             await self.close(code=4403)
             return
+        self.access_checked_at = time.monotonic()
         self.user_id = user.pk
         self.user_name = user.display_name
         self.group = realtime.ticket_group(self.ticket_id)
@@ -92,17 +102,38 @@ class TicketPresenceConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketCo
         await self._announce("viewing")
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
-            await database_sync_to_async(presence_clear)(ticket_id=self.ticket_id, connection=self.channel_name)
-            await self._broadcast_presence()
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self._leave()
+
+    async def _leave(self) -> None:
+        if not hasattr(self, "group"):
+            return
+        group = self.group
+        del self.group
+        await self.channel_layer.group_discard(group, self.channel_name)
+        await database_sync_to_async(presence_clear)(ticket_id=self.ticket_id, connection=self.channel_name)
+        people = await database_sync_to_async(presence_list)(ticket_id=self.ticket_id)
+        await self.channel_layer.group_send(group, {"type": "presence.changed", "people": people})
+
+    async def _still_allowed(self, *, fresh: bool) -> bool:
+        """Whether the agent may still see the ticket; if not, the page leaves and is closed with 4403."""
+        if not hasattr(self, "group"):
+            return False
+        if not fresh and time.monotonic() - self.access_checked_at < ACCESS_RECHECK_SECONDS:
+            return True
+        if await database_sync_to_async(_access_ticket)(self.scope["user"], self.ticket_id):
+            self.access_checked_at = time.monotonic()
+            return True
+        await self._leave()
+        await self.close(code=4403)
+        return False
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         state = content.get("action") if isinstance(content, dict) else None
         if state not in STATES:
             await self.send_json({"type": "error", "detail": "Send {'action': 'viewing'} or {'action': 'typing'}."})
             return
-        await self._announce(state)
+        if await self._still_allowed(fresh=False):
+            await self._announce(state)
 
     async def _announce(self, state: str) -> None:
         await database_sync_to_async(presence_set)(
@@ -119,5 +150,19 @@ class TicketPresenceConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketCo
         await self.channel_layer.group_send(self.group, {"type": "presence.changed", "people": people})
 
     async def presence_changed(self, message: dict[str, Any]) -> None:
+        if not await self._still_allowed(fresh=False):
+            return
         others = [person for person in message["people"] if person["user_id"] != self.user_id]
         await self.send_json({"type": "presence", "people": others})
+
+    async def realtime_event(self, message: dict[str, Any]) -> None:
+        await self._relay_if_allowed(super().realtime_event, message)
+
+    async def realtime_events(self, message: dict[str, Any]) -> None:
+        await self._relay_if_allowed(super().realtime_events, message)
+
+    async def _relay_if_allowed(
+        self, relay: Callable[[dict[str, Any]], Awaitable[None]], message: dict[str, Any]
+    ) -> None:
+        if await self._still_allowed(fresh=True):
+            await relay(message)

@@ -182,3 +182,71 @@ def test_a_page_that_stopped_renewing_its_presence_drops_out_while_the_others_st
         b"bea-tab",
         b"tab-open",
     ]
+
+
+def test_an_agent_whose_ticket_goes_to_another_team_stops_hearing_of_it_and_is_closed():
+    from asgiref.sync import sync_to_async
+
+    from channels_app import realtime
+    from tickets.services.lifecycle import ticket_assign
+
+    team, billing = TeamFactory(), TeamFactory()
+    ana = UserFactory(role=Role.AGENT)
+    team.members.add(ana)
+    sam = UserFactory(role=Role.SUPERVISOR, first_name="Sam", last_name="Sup")
+    ticket = TicketFactory(team=team)
+    ana_cookie, sam_cookie = session_cookie_for(ana), session_cookie_for(sam)
+
+    async def scenario():
+        ana_socket = ticket_communicator(ticket.pk, ana_cookie)
+        assert (await ana_socket.connect(timeout=5))[0]
+        await _next_of_type(ana_socket, "presence")
+        sam_socket = ticket_communicator(ticket.pk, sam_cookie)
+        assert (await sam_socket.connect(timeout=5))[0]
+        await _next_of_type(ana_socket, "presence")
+        await _next_of_type(sam_socket, "presence")
+        await sync_to_async(ticket_assign)(ticket_id=ticket.pk, actor=sam, assignee=None, team=billing)
+        await sync_to_async(realtime.flush_broadcasts)()
+        closed = await ana_socket.receive_output(timeout=5)
+        changed = await _next_of_type(sam_socket, "ticket.updated")
+        ana_gone = await _next_of_type(sam_socket, "presence")
+        await sam_socket.disconnect()
+        return closed, ana_gone, changed, await ana_socket.receive_nothing(timeout=0.3)
+
+    closed, ana_gone, changed, ana_hears_nothing_more = async_to_sync(scenario)()
+
+    assert closed == {"type": "websocket.close", "code": 4403}
+    assert ana_gone["people"] == []
+    assert changed["payload"]["ticket_id"] == ticket.pk
+    assert ana_hears_nothing_more is True
+
+
+def test_presence_is_not_relayed_to_a_page_whose_agent_lost_the_ticket(monkeypatch):
+    from asgiref.sync import sync_to_async
+
+    from channels_app import presence
+    from tickets.models import Ticket
+
+    team, billing = TeamFactory(), TeamFactory()
+    ana, bea = UserFactory(role=Role.AGENT), UserFactory(role=Role.AGENT, first_name="Bea", last_name="Roy")
+    team.members.add(ana)
+    billing.members.add(bea)
+    ticket = TicketFactory(team=team)
+    ana_cookie, bea_cookie = session_cookie_for(ana), session_cookie_for(bea)
+    monkeypatch.setattr(presence, "ACCESS_RECHECK_SECONDS", 0.0)
+
+    async def scenario():
+        ana_socket = ticket_communicator(ticket.pk, ana_cookie)
+        assert (await ana_socket.connect(timeout=5))[0]
+        await _next_of_type(ana_socket, "presence")
+        # moved without an event reaching the page (as by a change made straight in the database)
+        await sync_to_async(Ticket.objects.filter(pk=ticket.pk).update)(team=billing)
+        bea_socket = ticket_communicator(ticket.pk, bea_cookie)
+        assert (await bea_socket.connect(timeout=5))[0]
+        closed = await ana_socket.receive_output(timeout=5)
+        await bea_socket.disconnect()
+        return closed
+
+    closed = async_to_sync(scenario)()
+
+    assert closed == {"type": "websocket.close", "code": 4403}
