@@ -270,6 +270,22 @@ def test_splitting_a_message_opens_its_own_ticket(agent):
     assert ticket.messages.count() == 1
 
 
+def test_the_only_customer_message_is_not_split_away_from_its_acknowledgement_and_replies(agent):
+    ticket = _ticket()
+    only = MessageFactory(ticket=ticket, body_text="Where is my order?")
+    MessageFactory(ticket=ticket, direction=MessageDirection.OUTBOUND, is_automatic=True, body_text="We got it")
+    MessageFactory(ticket=ticket, direction=MessageDirection.NOTE, body_text="Checking the carrier")
+
+    with pytest.raises(ApplicationError) as error:
+        ticket_split(message_id=only.pk, actor=agent)
+
+    assert error.value.message == (
+        "This is the ticket's only message from the customer; splitting it would leave nothing to answer."
+    )
+    assert Message.objects.get(pk=only.pk).ticket_id == ticket.pk
+    assert Ticket.objects.count() == 1
+
+
 def test_escalation_records_who_when_and_why(agent, supervisor):
     ticket = _ticket()
     team = TeamFactory(name="Billing")

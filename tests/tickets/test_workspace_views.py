@@ -95,6 +95,21 @@ def test_the_timeline_escapes_text_keeps_sanitised_html_and_lists_attachments(
     assert f"messages/{html.pk}/split/" not in body
 
 
+def test_split_is_offered_only_where_the_ticket_keeps_a_customer_message(agent_client):
+    ticket = TicketFactory()
+    only = MessageFactory(ticket=ticket, body_text="Where is my order?")
+    MessageFactory(ticket=ticket, direction=MessageDirection.OUTBOUND, is_automatic=True, body_text="We got it")
+    url = reverse("tickets:ticket", args=[ticket.number])
+
+    alone = agent_client.get(url).content.decode()
+    second = MessageFactory(ticket=ticket, body_text="And can I change the address?")
+    two = agent_client.get(url).content.decode()
+
+    assert "/split/" not in alone
+    assert f"messages/{only.pk}/split/" in two
+    assert f"messages/{second.pk}/split/" in two
+
+
 def test_ticket_page_costs_the_same_queries_for_5_or_100_messages(agent_client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

@@ -105,6 +105,15 @@ def _merge_customers_of(*, source: Ticket, target: Ticket, actor: User, allowed:
     return str(folded)
 
 
+def split_leaves_a_customer_message(*, customer_message_count: int) -> bool:
+    """Whether a ticket with this many customer messages may give one away to a new ticket.
+
+    The ticket left behind must keep a message of the customer's to answer: the acknowledgement,
+    replies and notes on it are not a conversation without one.
+    """
+    return customer_message_count >= 2
+
+
 @transaction.atomic
 def ticket_split(*, message_id: int, actor: User) -> Ticket:
     """Give one customer message its own ticket (the customer asked about something else)."""
@@ -118,8 +127,11 @@ def ticket_split(*, message_id: int, actor: User) -> Ticket:
         raise ApplicationError(_("That message has just moved to another ticket; open it there and try again."))
     if message.direction != MessageDirection.INBOUND:
         raise ApplicationError(_("Only a customer's message can be split into a new ticket."))
-    if original.messages.count() < 2:
-        raise ApplicationError(_("The ticket has only this message; there is nothing to split from."))
+    customer_messages = original.messages.filter(direction=MessageDirection.INBOUND).count()
+    if not split_leaves_a_customer_message(customer_message_count=customer_messages):
+        raise ApplicationError(
+            _("This is the ticket's only message from the customer; splitting it would leave nothing to answer.")
+        )
     subject = (message.body_text.strip().splitlines() or [original.subject])[0][:120]
     ticket = Ticket.objects.create(
         subject=subject or original.subject,
