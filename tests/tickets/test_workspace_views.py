@@ -137,6 +137,52 @@ def test_ticket_page_costs_the_same_queries_for_5_or_100_messages(agent_client):
     assert counts == {5: 15, 100: 15}
 
 
+def test_a_long_conversation_shows_its_newest_messages_oldest_first_and_says_older_ones_are_not_shown(
+    agent_client, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets import selectors
+
+    monkeypatch.setattr(selectors, "TIMELINE_LIMIT", 3)
+    ticket = TicketFactory()
+    start = timezone.now() - timedelta(hours=1)
+    written = [
+        MessageFactory(ticket=ticket, body_text=f"message {index}", created_at=start + timedelta(minutes=index))
+        for index in range(5)
+    ]
+
+    response = agent_client.get(reverse("tickets:ticket", args=[ticket.number]))
+
+    body = response.content.decode()
+    shown = [message.pk for message in response.context["detail"].messages]
+    assert shown == [written[2].pk, written[3].pk, written[4].pk]
+    assert body.index("message 2") < body.index("message 3") < body.index("message 4")
+    assert "message 1" not in body
+    assert (
+        '<p class="muted" id="older-messages">Older messages are not shown: '
+        "these are the newest 3 messages of a longer conversation.</p>"
+    ) in body
+    assert response.context["reply_form"].initial == {
+        "expected_version": ticket.version,
+        "last_seen_message_id": written[4].pk,
+    }
+
+
+def test_a_conversation_within_the_limit_shows_everything_without_a_notice(agent_client, ticket, monkeypatch):
+    from tickets import selectors
+
+    monkeypatch.setattr(selectors, "TIMELINE_LIMIT", 3)
+    MessageFactory.create_batch(2, ticket=ticket)
+
+    response = agent_client.get(reverse("tickets:ticket", args=[ticket.number]))
+
+    assert len(response.context["detail"].messages) == 3
+    assert 'id="older-messages"' not in response.content.decode()
+
+
 def test_reply_from_the_page_goes_to_the_customer(agent_client, ticket):
     url = reverse("tickets:reply", args=[ticket.number])
 
