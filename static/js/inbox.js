@@ -57,8 +57,17 @@
       if (event.type === "hello") {
         if (lastSeq !== null && event.seq > lastSeq) {
           socket.send(JSON.stringify({ action: "catch_up", since: lastSeq }));
+        } else if (lastSeq !== null && event.seq < lastSeq) {
+          // The server's counter started again: what was missed cannot be replayed, so read the rows again.
+          lastSeq = event.seq;
+          refreshRows();
         }
         lastSeq = lastSeq === null ? event.seq : lastSeq;
+        return;
+      }
+      if (event.type === "reset") {
+        lastSeq = event.seq;
+        refreshRows();
         return;
       }
       if (event.type && event.type.indexOf("notification.") === 0) { showNotification(event); return; }
