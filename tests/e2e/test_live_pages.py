@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -80,3 +81,21 @@ def test_the_inbox_reads_its_rows_again_and_stays_live_when_the_event_counter_st
     expect(page.locator("#inbox-rows")).to_contain_text("Written in after the restart", timeout=TIMEOUT_MS)
     expect(page.locator("#inbox-rows")).to_contain_text("Parcel stuck in customs")
 
+
+def test_an_agent_typing_a_long_reply_stays_listed_as_typing(asgi_live_server, signed_in_agent, browser):
+    page = _signed_in_context(browser, asgi_live_server.url, signed_in_agent).new_page()
+    sent: list[str] = []
+    page.on("websocket", lambda socket: socket.on("framesent", lambda payload: sent.append(json.loads(payload))))
+    page.clock.install()
+    with page.expect_websocket() as opened:
+        page.goto(f"{asgi_live_server.url}/inbox/tickets/{signed_in_agent.ticket_number}/")
+    opened.value.wait_for_event("framereceived", timeout=TIMEOUT_MS)  # the socket is open: presence came
+    reply_box = page.locator("#reply-form textarea")
+
+    for _second in range(65):  # a key a second for over a minute: past the presence list's expiry
+        page.clock.run_for(1000)
+        reply_box.press_sequentially("a")
+    page.clock.run_for(5000)  # then a pause: back to viewing
+    page.wait_for_timeout(500)
+
+    assert [frame["action"] for frame in sent] == ["typing", "typing", "typing", "viewing"]
