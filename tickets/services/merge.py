@@ -57,6 +57,7 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User, merge_customers
     source.refresh_from_db()
     # A merge closes the source outside the status table; its SLA clocks stop and its agent's capacity frees up.
     after_status_change(ticket=source, previous=previous_status)
+    _clock_an_unanswered_customer_message(ticket=target)
     details: dict[str, object] = {"from": source.number, "messages": moved}
     if merged_customer is not None:
         details["customer"] = merged_customer
@@ -67,6 +68,23 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User, merge_customers
     after_ticket_change(ticket=target, change="updated")
     after_ticket_change(ticket=source, change="updated")
     return target
+
+
+def _clock_an_unanswered_customer_message(*, ticket: Ticket) -> None:
+    """The survivor's newest customer-facing message may be the source's, still unanswered: it gets the
+    response clock a customer's message written onto the survivor would have started at that time."""
+    from tickets.sla_hooks import sla_after_customer_message
+
+    newest = (
+        Message.objects.filter(ticket=ticket)
+        .exclude(direction=MessageDirection.NOTE)
+        .exclude(direction=MessageDirection.OUTBOUND, is_automatic=True)  # an acknowledgement answers nothing
+        .order_by("-created_at", "-id")
+        .values_list("direction", "created_at")
+        .first()
+    )
+    if newest is not None and newest[0] == MessageDirection.INBOUND:
+        sla_after_customer_message(ticket=ticket, received_at=newest[1])
 
 
 def _carry_complaint_deadline(*, source: Ticket, target: Ticket) -> list[str]:
