@@ -76,7 +76,8 @@ def _access_ticket(user: Any, ticket_id: int) -> bool:
 
 
 class TicketPresenceConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketConsumer):
-    """``{"action": "viewing"|"typing"}`` frames in; presence lists and ticket changes out.
+    """``{"action": "viewing"|"typing"}`` frames in; presence lists, ticket changes and the agent's own
+    notifications out.
 
     Access is checked again before anything is relayed, not only on connect: an agent whose ticket
     went to another team (or up an escalation) stops hearing of it and is closed with 4403. A change
@@ -97,7 +98,10 @@ class TicketPresenceConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketCo
         self.user_id = user.pk
         self.user_name = user.display_name
         self.group = realtime.ticket_group(self.ticket_id)
+        # The agent's own notifications (mentions, SLA warnings) reach them on a ticket page too.
+        self.personal_group = realtime.staff_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(self.personal_group, self.channel_name)
         await self.accept()
         await self._announce("viewing")
 
@@ -110,6 +114,7 @@ class TicketPresenceConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketCo
         group = self.group
         del self.group
         await self.channel_layer.group_discard(group, self.channel_name)
+        await self.channel_layer.group_discard(self.personal_group, self.channel_name)
         await database_sync_to_async(presence_clear)(ticket_id=self.ticket_id, connection=self.channel_name)
         people = await database_sync_to_async(presence_list)(ticket_id=self.ticket_id)
         await self.channel_layer.group_send(group, {"type": "presence.changed", "people": people})
@@ -164,5 +169,8 @@ class TicketPresenceConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketCo
     async def _relay_if_allowed(
         self, relay: Callable[[dict[str, Any]], Awaitable[None]], message: dict[str, Any]
     ) -> None:
-        if await self._still_allowed(fresh=True):
+        events = message["events"] if "events" in message else [message["event"]]
+        is_personal = all(str(event.get("type", "")).startswith("notification.") for event in events)
+        # A notification is the agent's own (their personal group); only news of the ticket needs its access.
+        if (is_personal and hasattr(self, "group")) or await self._still_allowed(fresh=True):
             await relay(message)

@@ -27,6 +27,7 @@
       const event = JSON.parse(message.data);
       if (event.type === "presence") showPresence(event.people);
       if (event.type === "ticket.updated") staleBanner.hidden = false;
+      if (event.type && event.type.indexOf("notification.") === 0) window.helpdeskNotifications.show(event);
     };
     socket.onclose = function (closed) {
       if (closed.code === 4401 || closed.code === 4403) return;

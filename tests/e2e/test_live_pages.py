@@ -26,6 +26,7 @@ TIMEOUT_MS = 15_000
 
 @dataclass(frozen=True)
 class SignedInAgent:
+    user_id: int
     session_key: str
     ticket_number: int
 
@@ -36,7 +37,9 @@ def signed_in_agent(transactional_db) -> SignedInAgent:
     ticket = TicketFactory(subject="Parcel stuck in customs")
     client = Client()
     client.force_login(agent)
-    return SignedInAgent(session_key=client.cookies[settings.SESSION_COOKIE_NAME].value, ticket_number=ticket.number)
+    return SignedInAgent(
+        user_id=agent.pk, session_key=client.cookies[settings.SESSION_COOKIE_NAME].value, ticket_number=ticket.number
+    )
 
 
 def _signed_in_context(browser: Browser, base_url: str, agent: SignedInAgent) -> BrowserContext:
@@ -99,3 +102,24 @@ def test_an_agent_typing_a_long_reply_stays_listed_as_typing(asgi_live_server, s
     page.wait_for_timeout(500)
 
     assert [frame["action"] for frame in sent] == ["typing", "typing", "typing", "viewing"]
+
+
+def _mention(user_id: int) -> None:
+    realtime.publish_now(
+        group=realtime.staff_group(user_id),
+        event_type="notification.mention",
+        payload={"number": 1042, "by": "Bea Roy", "excerpt": "@alex can you take this one?"},
+    )
+
+
+def test_a_mention_reaches_an_agent_working_on_a_ticket_page(asgi_live_server, signed_in_agent, browser):
+    page = _signed_in_context(browser, asgi_live_server.url, signed_in_agent).new_page()
+    with page.expect_websocket() as opened:
+        page.goto(f"{asgi_live_server.url}/inbox/tickets/{signed_in_agent.ticket_number}/")
+    opened.value.wait_for_event("framereceived", timeout=TIMEOUT_MS)  # the socket is open: presence came
+
+    outside_event_loop(_mention, signed_in_agent.user_id)
+
+    expect(page.locator("#notifications")).to_have_text(
+        "Bea Roy mentioned you on #1042: @alex can you take this one?", timeout=TIMEOUT_MS
+    )

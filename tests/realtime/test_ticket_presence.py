@@ -250,3 +250,30 @@ def test_presence_is_not_relayed_to_a_page_whose_agent_lost_the_ticket(monkeypat
     closed = async_to_sync(scenario)()
 
     assert closed == {"type": "websocket.close", "code": 4403}
+
+
+def test_a_mention_reaches_the_colleague_on_a_ticket_page():
+    from asgiref.sync import sync_to_async
+
+    from tickets.services.conversation import ticket_add_note
+
+    alex = UserFactory(role=Role.AGENT, email="alex@store.test")
+    bea = UserFactory(role=Role.AGENT, email="bea@store.test", first_name="Bea")
+    open_on_bea_screen, mentioned_on = TicketFactory(), TicketFactory()
+    cookie = session_cookie_for(bea)
+
+    async def scenario():
+        communicator = ticket_communicator(open_on_bea_screen.pk, cookie)
+        assert (await communicator.connect(timeout=5))[0]
+        await _next_of_type(communicator, "presence")
+        await sync_to_async(ticket_add_note)(
+            ticket_id=mentioned_on.pk, author=alex, body_text="@bea please check the refund"
+        )
+        notification = await _next_of_type(communicator, "notification.mention")
+        await communicator.disconnect()
+        return notification
+
+    notification = async_to_sync(scenario)()
+
+    assert notification["payload"]["number"] == mentioned_on.number
+    assert notification["payload"]["excerpt"] == "@bea please check the refund"
