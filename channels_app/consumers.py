@@ -13,7 +13,11 @@ from tickets.access import VIEW_TICKET
 
 
 class AgentInboxConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketConsumer):
-    """Live inbox updates for signed-in staff; ``{"action": "catch_up", "since": N}`` replays missed events."""
+    """Live inbox updates for signed-in staff; ``{"action": "catch_up", "since": N}`` replays missed events.
+
+    A ``since`` ahead of the inbox's latest number (its counter started again) is answered with
+    ``{"type": "reset", "seq": latest}``: the page reads its rows again and counts from there.
+    """
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -52,6 +56,12 @@ class AgentInboxConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketConsum
             since = int(content.get("since", 0))
         except (TypeError, ValueError):
             await self.send_json({"type": "error", "detail": "'since' must be a sequence number."})
+            return
+        latest = await database_sync_to_async(realtime.latest_sequence)(group=realtime.AGENT_INBOX_GROUP)
+        if since > latest:
+            # The counter started again (Redis restarted or lost it): what the page missed cannot be
+            # told, so it reads its rows again and counts from here.
+            await self.send_json({"type": "reset", "seq": latest})
             return
         missed = await database_sync_to_async(realtime.events_since)(group=realtime.AGENT_INBOX_GROUP, sequence=since)
         for event in missed:

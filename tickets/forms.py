@@ -29,6 +29,17 @@ class ReplyForm(forms.Form):
     )
 
 
+class PageVersionForm(forms.Form):
+    """The ticket as the agent's page shows it: what a reply written on that page was written against."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+    last_seen_message_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class MacroApplyForm(PageVersionForm):
+    macro = forms.IntegerField(widget=forms.HiddenInput)
+
+
 class NoteForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label=_("Internal note"))
 

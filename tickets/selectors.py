@@ -317,7 +317,8 @@ class TicketDetail:
     activities: list
     sla_targets: list
     sidebar: CustomerSidebar
-    last_message_id: int | None
+    last_message_id: int | None  # the highest id the page shows: what a reply from it was written against
+    has_older_messages: bool  # a long conversation shows only its newest TIMELINE_LIMIT messages
 
 
 SIDEBAR_ORDER_LIMIT = 20
@@ -386,15 +387,20 @@ def _inline_images_linked(body_html: str, urls: dict[str, str] | None) -> str:
     return _CID_SOURCE.sub(linked, body_html)
 
 
-def _timeline_messages(ticket_id: int, ticket_number: int) -> list[TimelineMessage]:
-    """The timeline, oldest first, in two queries (messages, attachments) and no model instances."""
+def _timeline_messages(ticket_id: int, ticket_number: int) -> tuple[list[TimelineMessage], bool]:
+    """The newest TIMELINE_LIMIT messages oldest first, and whether older ones were left out.
+
+    Two queries (messages, attachments) and no model instances.
+    """
     from tickets.models import Attachment
 
-    values = list(
+    newest_first = list(
         Message.objects.filter(ticket_id=ticket_id)
-        .order_by("created_at", "id")
-        .values_list(*TIMELINE_FIELDS)[:TIMELINE_LIMIT]
+        .order_by("-created_at", "-id")
+        .values_list(*TIMELINE_FIELDS)[: TIMELINE_LIMIT + 1]
     )
+    has_older = len(newest_first) > TIMELINE_LIMIT
+    values = newest_first[:TIMELINE_LIMIT][::-1]
     # Files are served only through tickets:attachment, which checks the ticket; its URL is the
     # ticket's plus the file's id, built once here rather than reversed for every file.
     attachment_url = reverse("tickets:ticket", args=[ticket_number]) + "attachments/{}/"
@@ -411,7 +417,7 @@ def _timeline_messages(ticket_id: int, ticket_number: int) -> list[TimelineMessa
         )
         if url and content_id:
             inline.setdefault(message_id, {})[content_id] = url
-    return [
+    messages = [
         TimelineMessage(
             pk=pk,
             direction=direction,
@@ -440,6 +446,7 @@ def _timeline_messages(ticket_id: int, ticket_number: int) -> list[TimelineMessa
             email,
         ) in values
     ]
+    return messages, has_older
 
 
 def ticket_detail_for_agent(*, ticket: Ticket, user: User) -> TicketDetail:
@@ -451,7 +458,7 @@ def ticket_detail_for_agent(*, ticket: Ticket, user: User) -> TicketDetail:
     from tickets.models import SlaTarget, TicketActivity
 
     ticket_id = ticket.pk
-    messages = _timeline_messages(ticket_id, ticket.number)
+    messages, has_older_messages = _timeline_messages(ticket_id, ticket.number)
     activities = list(
         TicketActivity.objects.filter(ticket_id=ticket_id).select_related("actor").order_by("created_at")[:200]
     )
@@ -463,7 +470,8 @@ def ticket_detail_for_agent(*, ticket: Ticket, user: User) -> TicketDetail:
         activities=activities,
         sla_targets=sla_targets,
         sidebar=sidebar,
-        last_message_id=messages[-1].pk if messages else None,
+        last_message_id=max((message.pk for message in messages), default=None),
+        has_older_messages=has_older_messages,
     )
 
 

@@ -260,29 +260,47 @@ def ticket_reply_view(request: HttpRequest, number: int) -> HttpResponse:
             status=form.cleaned_data["status"] or None,
         )
     except StaleTicketError as error:
-        held_back = forms.ReplyForm(
-            initial={
-                "body": form.cleaned_data["body"],
-                "expected_version": error.extra["current_version"],
-                "last_seen_message_id": max(
-                    error.extra["new_message_ids"] or [form.cleaned_data["last_seen_message_id"] or 0]
-                ),
-                "status": form.cleaned_data["status"],
-            }
-        )
-        return _ticket_page(
+        return _held_back_reply(
             request,
             number,
-            status=409,
-            reply_form=held_back,
-            stale_error=error.message,
-            new_message_ids=set(error.extra["new_message_ids"]),
+            error=error,
+            body=form.cleaned_data["body"],
+            last_seen_message_id=form.cleaned_data["last_seen_message_id"],
+            status=form.cleaned_data["status"],
         )
     except ApplicationError as error:
         messages.error(request, error.message)
         return _ticket_page(request, number, status=error.status_code, reply_form=form)
     messages.success(request, "Reply sent.")
     return redirect("tickets:ticket", number=number)
+
+
+def _held_back_reply(
+    request: HttpRequest,
+    number: int,
+    *,
+    error: StaleTicketError,
+    body: str,
+    last_seen_message_id: int | None,
+    status: str = "",
+) -> HttpResponse:
+    """The ticket page again after a reply was held back: the new messages marked, the draft kept in the box."""
+    held_back = forms.ReplyForm(
+        initial={
+            "body": body,
+            "expected_version": error.extra["current_version"],
+            "last_seen_message_id": max(error.extra["new_message_ids"] or [last_seen_message_id or 0]),
+            "status": status,
+        }
+    )
+    return _ticket_page(
+        request,
+        number,
+        status=409,
+        reply_form=held_back,
+        stale_error=error.message,
+        new_message_ids=set(error.extra["new_message_ids"]),
+    )
 
 
 @ticket_action(forms.NoteForm)
@@ -374,19 +392,32 @@ def order_lookup_view(request: HttpRequest, number: int) -> HttpResponse:
 
 @staff_required
 def macro_preview_view(request: HttpRequest, number: int) -> HttpResponse:
-    """The macro rendered for this ticket, with any placeholder that has no value shown before sending."""
+    """The macro rendered for this ticket, with any placeholder that has no value shown before sending.
+
+    Its send button carries the version and last message of the page the agent is reading (not the
+    ticket's current ones), so a macro picked after a colleague answered is held back like a reply.
+    """
     from tickets.services.macros import macro_render
 
     ticket = access_ticket_by_number(request.user, number)
     macro_id = request.GET.get("macro", "")
     macro = access_macro(request.user, int(macro_id)) if macro_id.isdigit() else None
     if macro is None or not macro.is_active:
-        return HttpResponse("That macro does not exist.", status=404)
+        return HttpResponse(_("That macro does not exist."), status=404)
+    form = forms.PageVersionForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse(_("Reload the page to use a macro."), status=400)
     rendered = macro_render(macro=macro, ticket=ticket, agent=request.user)
     return render(
         request,
         "tickets/_macro_preview.html",
-        {"ticket": ticket, "macro": macro, "rendered": rendered, "version": ticket.version},
+        {
+            "ticket": ticket,
+            "macro": macro,
+            "rendered": rendered,
+            "expected_version": form.cleaned_data["expected_version"],
+            "last_seen_message_id": form.cleaned_data["last_seen_message_id"],
+        },
     )
 
 
@@ -396,15 +427,28 @@ def macro_apply_view(request: HttpRequest, number: int) -> HttpResponse:
     from tickets.services.macros import macro_apply
 
     ticket = access_ticket_by_number(request.user, number, for_change=True)
+    form = forms.MacroApplyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Nothing was sent: reload the page and pick the macro again."))
+        return _ticket_page(request, number, status=400)
     try:
         macro_apply(
-            macro_id=int(request.POST.get("macro", 0)),
+            macro_id=form.cleaned_data["macro"],
             ticket_id=ticket.pk,
             agent=request.user,
-            expected_version=int(request.POST["expected_version"]) if request.POST.get("expected_version") else None,
+            expected_version=form.cleaned_data["expected_version"],
+            last_seen_message_id=form.cleaned_data["last_seen_message_id"],
         )
-    except (ApplicationError, ValueError) as error:
-        messages.error(request, getattr(error, "message", str(error)))
-        return _ticket_page(request, number, status=getattr(error, "status_code", 400))
-    messages.success(request, "Macro applied and reply sent.")
+    except StaleTicketError as error:
+        return _held_back_reply(
+            request,
+            number,
+            error=error,
+            body=error.extra.get("held_back_text", ""),
+            last_seen_message_id=form.cleaned_data["last_seen_message_id"],
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return _ticket_page(request, number, status=error.status_code)
+    messages.success(request, _("Macro applied and reply sent."))
     return redirect("tickets:ticket", number=number)

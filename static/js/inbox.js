@@ -24,27 +24,6 @@
     }, 150);
   }
 
-  const notifications = document.getElementById("notifications");
-  function showNotification(event) {
-    if (!notifications || !event.payload) return;
-    const payload = event.payload;
-    const item = document.createElement("li");
-    const link = document.createElement("a");
-    link.href = "/inbox/tickets/" + payload.number + "/";
-    if (event.type === "notification.mention") {
-      link.textContent = (payload.by || "A colleague") + " mentioned you on #" + payload.number + ": " + (payload.excerpt || "");
-    } else if (event.type === "notification.sla_breach") {
-      link.textContent = "SLA missed on #" + payload.number + " (" + (payload.target || "").replace("_", " ") + "): " + (payload.subject || "");
-    } else if (event.type === "notification.sla_warning") {
-      link.textContent = "SLA due soon on #" + payload.number + " (" + (payload.target || "").replace("_", " ") + "): " + (payload.subject || "");
-    } else {
-      link.textContent = "#" + payload.number + ": " + event.type.replace("notification.", "");
-    }
-    item.appendChild(link);
-    notifications.prepend(item);
-    while (notifications.children.length > 5) notifications.removeChild(notifications.lastChild);
-  }
-
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(scheme + "://" + window.location.host + table.dataset.socket);
@@ -57,11 +36,20 @@
       if (event.type === "hello") {
         if (lastSeq !== null && event.seq > lastSeq) {
           socket.send(JSON.stringify({ action: "catch_up", since: lastSeq }));
+        } else if (lastSeq !== null && event.seq < lastSeq) {
+          // The server's counter started again: what was missed cannot be replayed, so read the rows again.
+          lastSeq = event.seq;
+          refreshRows();
         }
         lastSeq = lastSeq === null ? event.seq : lastSeq;
         return;
       }
-      if (event.type && event.type.indexOf("notification.") === 0) { showNotification(event); return; }
+      if (event.type === "reset") {
+        lastSeq = event.seq;
+        refreshRows();
+        return;
+      }
+      if (event.type && event.type.indexOf("notification.") === 0) { window.helpdeskNotifications.show(event); return; }
       // Only ticket.* events are numbered by the inbox's counter (the one hello and catch_up use);
       // the agent's own notifications on this socket count separately and must not move lastSeq.
       if (!event.type || event.type.indexOf("ticket.") !== 0) return;

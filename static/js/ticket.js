@@ -27,6 +27,7 @@
       const event = JSON.parse(message.data);
       if (event.type === "presence") showPresence(event.people);
       if (event.type === "ticket.updated") staleBanner.hidden = false;
+      if (event.type && event.type.indexOf("notification.") === 0) window.helpdeskNotifications.show(event);
     };
     socket.onclose = function (closed) {
       if (closed.code === 4401 || closed.code === 4403) return;
@@ -47,14 +48,23 @@
       typingTimer = setTimeout(function () { typingTimer = null; announce("viewing"); }, 4000);
     });
   });
-  setInterval(function () { if (!typingTimer) announce("viewing"); }, 30000);
+  // Presence entries expire after a minute: renew ours, typing or not, well within it.
+  setInterval(function () { announce(typingTimer ? "typing" : "viewing"); }, 30000);
 
   const macroSelect = document.getElementById("macro-select");
   const macroPreview = document.getElementById("macro-preview");
   if (macroSelect) {
     macroSelect.addEventListener("change", function () {
       if (!macroSelect.value) { macroPreview.innerHTML = ""; return; }
-      fetch(macroSelect.dataset.previewUrl + "?macro=" + encodeURIComponent(macroSelect.value), {
+      // The version of the page being read, so a macro sent after a colleague answered is held back.
+      const pageVersion = document.querySelector("#reply-form input[name=expected_version]");
+      const lastSeen = document.querySelector("#reply-form input[name=last_seen_message_id]");
+      const query = new URLSearchParams({
+        macro: macroSelect.value,
+        expected_version: pageVersion ? pageVersion.value : root.dataset.version,
+        last_seen_message_id: lastSeen ? lastSeen.value : "",
+      });
+      fetch(macroSelect.dataset.previewUrl + "?" + query.toString(), {
         headers: { "HX-Request": "true" }, credentials: "same-origin",
       }).then(function (response) { return response.text(); }).then(function (html) {
         macroPreview.innerHTML = html;

@@ -144,6 +144,29 @@ def test_catch_up_replays_exactly_the_events_after_since(agent):
     ]
 
 
+def test_catch_up_from_ahead_of_a_counter_that_started_again_tells_the_page_to_read_its_rows_again(agent):
+    cookie = session_cookie_for(agent)
+    seen_before_the_restart = publish(1) + 500
+    realtime.redis_client().delete(realtime._sequence_key(GROUP))  # as after a Redis restart
+    latest = publish(2)
+
+    async def scenario():
+        communicator = inbox_communicator(cookie=cookie)
+        assert (await communicator.connect(timeout=5))[0]
+        hello = await communicator.receive_json_from(timeout=5)
+        await communicator.send_json_to({"action": "catch_up", "since": seen_before_the_restart})
+        answer = await communicator.receive_json_from(timeout=5)
+        assert await communicator.receive_nothing(timeout=0.3)
+        await communicator.disconnect()
+        return hello, answer
+
+    hello, answer = async_to_sync(scenario)()
+
+    assert latest == 1
+    assert hello == {"type": "hello", "seq": 1}
+    assert answer == {"type": "reset", "seq": 1}
+
+
 @pytest.mark.parametrize(
     ("frame", "detail"),
     [

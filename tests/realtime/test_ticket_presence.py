@@ -127,3 +127,153 @@ def test_a_mention_in_a_note_reaches_the_colleagues_open_inbox():
 
     assert notification["payload"]["number"] == ticket.number
     assert notification["payload"]["excerpt"] == "@bea please check the refund"
+
+
+def test_an_agent_with_two_pages_open_is_listed_once_and_stays_until_both_close():
+    ana = UserFactory(role=Role.AGENT, first_name="Ana", last_name="Lee")
+    bea = UserFactory(role=Role.AGENT)
+    ticket = TicketFactory()
+    ana_cookie, bea_cookie = session_cookie_for(ana), session_cookie_for(bea)
+
+    async def scenario():
+        bea_socket = ticket_communicator(ticket.pk, bea_cookie)
+        assert (await bea_socket.connect(timeout=5))[0]
+        await _next_of_type(bea_socket, "presence")
+        first_tab, second_tab = ticket_communicator(ticket.pk, ana_cookie), ticket_communicator(ticket.pk, ana_cookie)
+        assert (await first_tab.connect(timeout=5))[0]
+        await _next_of_type(bea_socket, "presence")
+        assert (await second_tab.connect(timeout=5))[0]
+        both_open = await _next_of_type(bea_socket, "presence")
+        await second_tab.send_json_to({"action": "typing"})
+        typing_in_one = await _next_of_type(bea_socket, "presence")
+        await first_tab.disconnect()
+        one_closed = await _next_of_type(bea_socket, "presence")
+        await second_tab.disconnect()
+        both_closed = await _next_of_type(bea_socket, "presence")
+        await bea_socket.disconnect()
+        return both_open, typing_in_one, one_closed, both_closed
+
+    both_open, typing_in_one, one_closed, both_closed = async_to_sync(scenario)()
+
+    assert both_open["people"] == [{"user_id": ana.pk, "name": "Ana Lee", "state": "viewing"}]
+    assert typing_in_one["people"] == [{"user_id": ana.pk, "name": "Ana Lee", "state": "typing"}]
+    assert one_closed["people"] == [{"user_id": ana.pk, "name": "Ana Lee", "state": "typing"}]
+    assert both_closed["people"] == []
+
+
+def test_a_page_that_stopped_renewing_its_presence_drops_out_while_the_others_stay(monkeypatch):
+    from channels_app import presence
+
+    ticket = TicketFactory()
+    started = presence.time.time()
+    presence.presence_set(ticket_id=ticket.pk, connection="tab-gone", user_id=7, name="Ana", state="typing")
+    monkeypatch.setattr(presence.time, "time", lambda: started + 45)
+    presence.presence_set(ticket_id=ticket.pk, connection="tab-open", user_id=7, name="Ana", state="viewing")
+    presence.presence_set(ticket_id=ticket.pk, connection="bea-tab", user_id=8, name="Bea", state="viewing")
+    monkeypatch.setattr(presence.time, "time", lambda: started + 61)
+
+    people = presence.presence_list(ticket_id=ticket.pk)
+
+    assert people == [
+        {"user_id": 7, "name": "Ana", "state": "viewing"},
+        {"user_id": 8, "name": "Bea", "state": "viewing"},
+    ]
+    assert sorted(presence.realtime.redis_client().hkeys(f"helpdesk:presence:ticket:{ticket.pk}")) == [
+        b"bea-tab",
+        b"tab-open",
+    ]
+
+
+def test_an_agent_whose_ticket_goes_to_another_team_stops_hearing_of_it_and_is_closed():
+    from asgiref.sync import sync_to_async
+
+    from channels_app import realtime
+    from tickets.services.lifecycle import ticket_assign
+
+    team, billing = TeamFactory(), TeamFactory()
+    ana = UserFactory(role=Role.AGENT)
+    team.members.add(ana)
+    sam = UserFactory(role=Role.SUPERVISOR, first_name="Sam", last_name="Sup")
+    ticket = TicketFactory(team=team)
+    ana_cookie, sam_cookie = session_cookie_for(ana), session_cookie_for(sam)
+
+    async def scenario():
+        ana_socket = ticket_communicator(ticket.pk, ana_cookie)
+        assert (await ana_socket.connect(timeout=5))[0]
+        await _next_of_type(ana_socket, "presence")
+        sam_socket = ticket_communicator(ticket.pk, sam_cookie)
+        assert (await sam_socket.connect(timeout=5))[0]
+        await _next_of_type(ana_socket, "presence")
+        await _next_of_type(sam_socket, "presence")
+        await sync_to_async(ticket_assign)(ticket_id=ticket.pk, actor=sam, assignee=None, team=billing)
+        await sync_to_async(realtime.flush_broadcasts)()
+        closed = await ana_socket.receive_output(timeout=5)
+        changed = await _next_of_type(sam_socket, "ticket.updated")
+        ana_gone = await _next_of_type(sam_socket, "presence")
+        await sam_socket.disconnect()
+        return closed, ana_gone, changed, await ana_socket.receive_nothing(timeout=0.3)
+
+    closed, ana_gone, changed, ana_hears_nothing_more = async_to_sync(scenario)()
+
+    assert closed == {"type": "websocket.close", "code": 4403}
+    assert ana_gone["people"] == []
+    assert changed["payload"]["ticket_id"] == ticket.pk
+    assert ana_hears_nothing_more is True
+
+
+def test_presence_is_not_relayed_to_a_page_whose_agent_lost_the_ticket(monkeypatch):
+    from asgiref.sync import sync_to_async
+
+    from channels_app import presence
+    from tickets.models import Ticket
+
+    team, billing = TeamFactory(), TeamFactory()
+    ana, bea = UserFactory(role=Role.AGENT), UserFactory(role=Role.AGENT, first_name="Bea", last_name="Roy")
+    team.members.add(ana)
+    billing.members.add(bea)
+    ticket = TicketFactory(team=team)
+    ana_cookie, bea_cookie = session_cookie_for(ana), session_cookie_for(bea)
+    monkeypatch.setattr(presence, "ACCESS_RECHECK_SECONDS", 0.0)
+
+    async def scenario():
+        ana_socket = ticket_communicator(ticket.pk, ana_cookie)
+        assert (await ana_socket.connect(timeout=5))[0]
+        await _next_of_type(ana_socket, "presence")
+        # moved without an event reaching the page (as by a change made straight in the database)
+        await sync_to_async(Ticket.objects.filter(pk=ticket.pk).update)(team=billing)
+        bea_socket = ticket_communicator(ticket.pk, bea_cookie)
+        assert (await bea_socket.connect(timeout=5))[0]
+        closed = await ana_socket.receive_output(timeout=5)
+        await bea_socket.disconnect()
+        return closed
+
+    closed = async_to_sync(scenario)()
+
+    assert closed == {"type": "websocket.close", "code": 4403}
+
+
+def test_a_mention_reaches_the_colleague_on_a_ticket_page():
+    from asgiref.sync import sync_to_async
+
+    from tickets.services.conversation import ticket_add_note
+
+    alex = UserFactory(role=Role.AGENT, email="alex@store.test")
+    bea = UserFactory(role=Role.AGENT, email="bea@store.test", first_name="Bea")
+    open_on_bea_screen, mentioned_on = TicketFactory(), TicketFactory()
+    cookie = session_cookie_for(bea)
+
+    async def scenario():
+        communicator = ticket_communicator(open_on_bea_screen.pk, cookie)
+        assert (await communicator.connect(timeout=5))[0]
+        await _next_of_type(communicator, "presence")
+        await sync_to_async(ticket_add_note)(
+            ticket_id=mentioned_on.pk, author=alex, body_text="@bea please check the refund"
+        )
+        notification = await _next_of_type(communicator, "notification.mention")
+        await communicator.disconnect()
+        return notification
+
+    notification = async_to_sync(scenario)()
+
+    assert notification["payload"]["number"] == mentioned_on.number
+    assert notification["payload"]["excerpt"] == "@bea please check the refund"

@@ -270,6 +270,22 @@ def test_splitting_a_message_opens_its_own_ticket(agent):
     assert ticket.messages.count() == 1
 
 
+def test_the_only_customer_message_is_not_split_away_from_its_acknowledgement_and_replies(agent):
+    ticket = _ticket()
+    only = MessageFactory(ticket=ticket, body_text="Where is my order?")
+    MessageFactory(ticket=ticket, direction=MessageDirection.OUTBOUND, is_automatic=True, body_text="We got it")
+    MessageFactory(ticket=ticket, direction=MessageDirection.NOTE, body_text="Checking the carrier")
+
+    with pytest.raises(ApplicationError) as error:
+        ticket_split(message_id=only.pk, actor=agent)
+
+    assert error.value.message == (
+        "This is the ticket's only message from the customer; splitting it would leave nothing to answer."
+    )
+    assert Message.objects.get(pk=only.pk).ticket_id == ticket.pk
+    assert Ticket.objects.count() == 1
+
+
 def test_escalation_records_who_when_and_why(agent, supervisor):
     ticket = _ticket()
     team = TeamFactory(name="Billing")
@@ -497,3 +513,53 @@ def test_a_handle_names_staff_only_by_their_whole_local_part(agent, sent_notific
     note = ticket_add_note(ticket_id=ticket.pk, author=agent, body_text="Thanks @alex.")
 
     assert list(Mention.objects.filter(message=note).values_list("user", flat=True)) == [alex.pk]
+
+
+def _message_at(created_at, **kwargs):
+    message = MessageFactory(**kwargs)
+    Message.objects.filter(pk=message.pk).update(created_at=created_at)  # created_at is set on insert
+    return message
+
+
+def test_a_merge_bringing_an_unanswered_customer_message_starts_the_survivors_response_clock_from_it(agent):
+    from tickets.models import SlaPolicy, SlaTarget
+    from tickets.services.sla import sla_record_agent_reply, sla_start
+
+    SlaPolicy.objects.create(name="Default", first_response_minutes=60, next_response_minutes=30)
+    now = timezone.now()
+    target = _ticket(status=TicketStatus.OPEN)
+    sla_start(ticket=target)
+    _message_at(now - timedelta(hours=3), ticket=target)
+    sla_record_agent_reply(ticket=Ticket.objects.get(pk=target.pk), replied_at=now - timedelta(hours=2))
+    _message_at(now - timedelta(hours=2), ticket=target, direction=MessageDirection.OUTBOUND)
+    source = _ticket(customer=target.customer, status=TicketStatus.OPEN)
+    sla_start(ticket=source)
+    asked_at = now - timedelta(minutes=10)
+    _message_at(asked_at, ticket=source, body_text="Unanswered question")
+
+    ticket_merge(source_id=source.pk, target_id=target.pk, actor=agent)
+
+    target.refresh_from_db()
+    running = SlaTarget.objects.get(ticket=target, kind=SlaTarget.Kind.NEXT_RESPONSE)
+    assert (running.started_at, running.due_at, running.met_at) == (asked_at, asked_at + timedelta(minutes=30), None)
+    assert target.sla_next_due_at == asked_at + timedelta(minutes=30)
+
+
+def test_a_merge_bringing_customer_messages_older_than_the_survivors_answer_starts_no_response_clock(agent):
+    from tickets.models import SlaPolicy, SlaTarget
+    from tickets.services.sla import sla_record_agent_reply, sla_start
+
+    SlaPolicy.objects.create(name="Default", first_response_minutes=60, next_response_minutes=30)
+    now = timezone.now()
+    target = _ticket(status=TicketStatus.OPEN)
+    sla_start(ticket=target)
+    _message_at(now - timedelta(hours=3), ticket=target)
+    source = _ticket(customer=target.customer, status=TicketStatus.OPEN)
+    _message_at(now - timedelta(hours=2), ticket=source)
+    sla_record_agent_reply(ticket=Ticket.objects.get(pk=target.pk), replied_at=now - timedelta(hours=1))
+    _message_at(now - timedelta(hours=1), ticket=target, direction=MessageDirection.OUTBOUND)
+
+    ticket_merge(source_id=source.pk, target_id=target.pk, actor=agent)
+
+    response_kinds = [SlaTarget.Kind.FIRST_RESPONSE, SlaTarget.Kind.NEXT_RESPONSE]
+    assert not SlaTarget.objects.filter(ticket=target, kind__in=response_kinds, met_at__isnull=True).exists()

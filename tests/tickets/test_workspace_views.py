@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -93,6 +95,21 @@ def test_the_timeline_escapes_text_keeps_sanitised_html_and_lists_attachments(
     assert f"messages/{html.pk}/split/" not in body
 
 
+def test_split_is_offered_only_where_the_ticket_keeps_a_customer_message(agent_client):
+    ticket = TicketFactory()
+    only = MessageFactory(ticket=ticket, body_text="Where is my order?")
+    MessageFactory(ticket=ticket, direction=MessageDirection.OUTBOUND, is_automatic=True, body_text="We got it")
+    url = reverse("tickets:ticket", args=[ticket.number])
+
+    alone = agent_client.get(url).content.decode()
+    second = MessageFactory(ticket=ticket, body_text="And can I change the address?")
+    two = agent_client.get(url).content.decode()
+
+    assert "/split/" not in alone
+    assert f"messages/{only.pk}/split/" in two
+    assert f"messages/{second.pk}/split/" in two
+
+
 def test_ticket_page_costs_the_same_queries_for_5_or_100_messages(agent_client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -118,6 +135,44 @@ def test_ticket_page_costs_the_same_queries_for_5_or_100_messages(agent_client):
     # activities, SLA targets, identities, orders, items, shipments, earlier tickets, past ratings (the
     # pickers' macros, staff, teams and tags come from the rule cache)
     assert counts == {5: 15, 100: 15}
+
+
+def test_a_long_conversation_shows_its_newest_messages_oldest_first_and_says_older_ones_are_not_shown(
+    agent_client, monkeypatch
+):
+    from tickets import selectors
+
+    monkeypatch.setattr(selectors, "TIMELINE_LIMIT", 3)
+    ticket = TicketFactory()
+    written = [MessageFactory(ticket=ticket, body_text=f"message {index}") for index in range(5)]
+
+    response = agent_client.get(reverse("tickets:ticket", args=[ticket.number]))
+
+    body = response.content.decode()
+    shown = [message.pk for message in response.context["detail"].messages]
+    assert shown == [written[2].pk, written[3].pk, written[4].pk]
+    assert body.index("message 2") < body.index("message 3") < body.index("message 4")
+    assert "message 1" not in body
+    assert (
+        '<p class="muted" id="older-messages">Older messages are not shown: '
+        "these are the newest 3 messages of a longer conversation.</p>"
+    ) in body
+    assert response.context["reply_form"].initial == {
+        "expected_version": ticket.version,
+        "last_seen_message_id": written[4].pk,
+    }
+
+
+def test_a_conversation_within_the_limit_shows_everything_without_a_notice(agent_client, ticket, monkeypatch):
+    from tickets import selectors
+
+    monkeypatch.setattr(selectors, "TIMELINE_LIMIT", 3)
+    MessageFactory.create_batch(2, ticket=ticket)
+
+    response = agent_client.get(reverse("tickets:ticket", args=[ticket.number]))
+
+    assert len(response.context["detail"].messages) == 3
+    assert 'id="older-messages"' not in response.content.decode()
 
 
 def test_reply_from_the_page_goes_to_the_customer(agent_client, ticket):
@@ -152,6 +207,84 @@ def test_a_stale_reply_is_held_back_with_the_new_messages_shown(agent_client, ti
     assert "message-new" in body
     assert "Let me look into it." in body  # the draft is kept in the box
     assert not Message.objects.filter(body_text="Let me look into it.").exists()
+
+
+def test_a_macro_picked_after_a_colleague_answered_is_held_back_with_the_new_messages_shown(
+    agent_client, ticket, agent
+):
+    from tickets.models import Macro
+
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent)
+    macro = Macro.objects.create(name="Refund", body="We will refund you.")
+    page = agent_client.get(reverse("tickets:ticket", args=[ticket.number]))
+    loaded = page.context["reply_form"].initial
+    colleague_reply = ticket_reply(ticket_id=ticket.pk, author=UserFactory(role=Role.AGENT), body_text="Refunded.")
+
+    preview = agent_client.get(
+        reverse("tickets:macro-preview", args=[ticket.number]),
+        {
+            "macro": macro.pk,
+            "expected_version": loaded["expected_version"],
+            "last_seen_message_id": loaded["last_seen_message_id"],
+        },
+    )
+    apply_form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="(\d+)">', preview.content.decode()))
+    response = agent_client.post(reverse("tickets:macro-apply", args=[ticket.number]), apply_form)
+
+    body = response.content.decode()
+    assert apply_form == {
+        "macro": str(macro.pk),
+        "expected_version": str(loaded["expected_version"]),
+        "last_seen_message_id": str(loaded["last_seen_message_id"]),
+    }
+    assert response.status_code == 409
+    assert "changed while you were writing" in body
+    assert f'id="message-{colleague_reply.pk}"' in body
+    assert "message-new" in body
+    assert response.context["reply_form"].initial["body"] == "We will refund you."
+    assert response.context["reply_form"].initial["last_seen_message_id"] == colleague_reply.pk
+    assert not Message.objects.filter(body_text="We will refund you.").exists()
+    assert Macro.objects.get(pk=macro.pk).usage_count == 0
+
+
+def test_a_macro_preview_without_the_pages_version_offers_nothing_to_send(agent_client, ticket):
+    from tickets.models import Macro
+
+    macro = Macro.objects.create(name="Refund", body="We will refund you.")
+
+    response = agent_client.get(reverse("tickets:macro-preview", args=[ticket.number]), {"macro": macro.pk})
+
+    assert response.status_code == 400
+    assert response.content.decode() == "Reload the page to use a macro."
+
+
+def test_applying_a_macro_without_the_pages_version_sends_nothing(agent_client, ticket, agent):
+    from tickets.models import Macro
+
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent)
+    macro = Macro.objects.create(name="Refund", body="We will refund you.")
+
+    response = agent_client.post(reverse("tickets:macro-apply", args=[ticket.number]), {"macro": macro.pk})
+
+    assert response.status_code == 400
+    assert "Nothing was sent: reload the page and pick the macro again." in response.content.decode()
+    assert not Message.objects.filter(body_text="We will refund you.").exists()
+
+
+def test_a_macro_applied_from_an_up_to_date_page_is_sent(agent_client, ticket, agent):
+    from tickets.models import Macro
+
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent)
+    macro = Macro.objects.create(name="Refund", body="We will refund you.")
+    loaded = agent_client.get(reverse("tickets:ticket", args=[ticket.number])).context["reply_form"].initial
+
+    response = agent_client.post(
+        reverse("tickets:macro-apply", args=[ticket.number]),
+        {"macro": macro.pk, "expected_version": loaded["expected_version"]},
+    )
+
+    assert response.status_code == 302
+    assert Message.objects.filter(ticket=ticket, body_text="We will refund you.").count() == 1
 
 
 def test_an_invalid_transition_from_the_page_is_explained(agent_client, ticket):

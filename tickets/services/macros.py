@@ -39,7 +39,7 @@ from helpdesk.core.exceptions import ApplicationError, ConflictError, NotFoundEr
 from orders.models import Order, Shipment
 from tickets.choices import Priority, TicketStatus
 from tickets.models import Macro, MacroTranslation, Message, Tag, Ticket
-from tickets.services.conversation import ticket_reply
+from tickets.services.conversation import StaleTicketError, ticket_reply
 from tickets.services.lifecycle import ticket_lock, ticket_set_priority, ticket_set_tags
 
 PLACEHOLDERS = (
@@ -305,8 +305,19 @@ def macro_render(*, macro: Macro, ticket: Ticket, agent: User) -> RenderedMacro:
 
 
 @transaction.atomic
-def macro_apply(*, macro_id: int, ticket_id: int, agent: User, expected_version: int | None) -> Message:
-    """Send the macro as the agent's reply and make its changes, or send nothing if a placeholder is empty."""
+def macro_apply(
+    *,
+    macro_id: int,
+    ticket_id: int,
+    agent: User,
+    expected_version: int | None,
+    last_seen_message_id: int | None = None,
+) -> Message:
+    """Send the macro as the agent's reply and make its changes, or send nothing if a placeholder is empty.
+
+    A ticket that moved on since ``expected_version`` gets nothing: the StaleTicketError carries the
+    text that was held back (``held_back_text``) so the agent can reread it against the new messages.
+    """
     macro = Macro.objects.filter(pk=macro_id, is_active=True).first()
     if macro is None or (macro.owner_id is not None and macro.owner_id != agent.pk):
         raise NotFoundError(_("There is no such macro, or it is someone else's personal macro."))
@@ -318,13 +329,18 @@ def macro_apply(*, macro_id: int, ticket_id: int, agent: User, expected_version:
             % {"names": ", ".join(rendered.missing_placeholders)},
             extra={"missing_placeholders": list(rendered.missing_placeholders)},
         )
-    message = ticket_reply(
-        ticket_id=ticket.pk,
-        author=agent,
-        body_text=rendered.text,
-        expected_version=expected_version,
-        status=rendered.actions.set_status,
-    )
+    try:
+        message = ticket_reply(
+            ticket_id=ticket.pk,
+            author=agent,
+            body_text=rendered.text,
+            expected_version=expected_version,
+            last_seen_message_id=last_seen_message_id,
+            status=rendered.actions.set_status,
+        )
+    except StaleTicketError as error:
+        error.extra["held_back_text"] = rendered.text
+        raise
     if rendered.actions.set_priority:
         ticket_set_priority(ticket_id=ticket.pk, priority=rendered.actions.set_priority, actor=agent)
     if rendered.actions.add_tags:

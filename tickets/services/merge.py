@@ -57,6 +57,7 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User, merge_customers
     source.refresh_from_db()
     # A merge closes the source outside the status table; its SLA clocks stop and its agent's capacity frees up.
     after_status_change(ticket=source, previous=previous_status)
+    _clock_an_unanswered_customer_message(ticket=target)
     details: dict[str, object] = {"from": source.number, "messages": moved}
     if merged_customer is not None:
         details["customer"] = merged_customer
@@ -67,6 +68,23 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User, merge_customers
     after_ticket_change(ticket=target, change="updated")
     after_ticket_change(ticket=source, change="updated")
     return target
+
+
+def _clock_an_unanswered_customer_message(*, ticket: Ticket) -> None:
+    """The survivor's newest customer-facing message may be the source's, still unanswered: it gets the
+    response clock a customer's message written onto the survivor would have started at that time."""
+    from tickets.sla_hooks import sla_after_customer_message
+
+    newest = (
+        Message.objects.filter(ticket=ticket)
+        .exclude(direction=MessageDirection.NOTE)
+        .exclude(direction=MessageDirection.OUTBOUND, is_automatic=True)  # an acknowledgement answers nothing
+        .order_by("-created_at", "-id")
+        .values_list("direction", "created_at")
+        .first()
+    )
+    if newest is not None and newest[0] == MessageDirection.INBOUND:
+        sla_after_customer_message(ticket=ticket, received_at=newest[1])
 
 
 def _carry_complaint_deadline(*, source: Ticket, target: Ticket) -> list[str]:
@@ -105,6 +123,15 @@ def _merge_customers_of(*, source: Ticket, target: Ticket, actor: User, allowed:
     return str(folded)
 
 
+def split_leaves_a_customer_message(*, customer_message_count: int) -> bool:
+    """Whether a ticket with this many customer messages may give one away to a new ticket.
+
+    The ticket left behind must keep a message of the customer's to answer: the acknowledgement,
+    replies and notes on it are not a conversation without one.
+    """
+    return customer_message_count >= 2
+
+
 @transaction.atomic
 def ticket_split(*, message_id: int, actor: User) -> Ticket:
     """Give one customer message its own ticket (the customer asked about something else)."""
@@ -118,8 +145,11 @@ def ticket_split(*, message_id: int, actor: User) -> Ticket:
         raise ApplicationError(_("That message has just moved to another ticket; open it there and try again."))
     if message.direction != MessageDirection.INBOUND:
         raise ApplicationError(_("Only a customer's message can be split into a new ticket."))
-    if original.messages.count() < 2:
-        raise ApplicationError(_("The ticket has only this message; there is nothing to split from."))
+    customer_messages = original.messages.filter(direction=MessageDirection.INBOUND).count()
+    if not split_leaves_a_customer_message(customer_message_count=customer_messages):
+        raise ApplicationError(
+            _("This is the ticket's only message from the customer; splitting it would leave nothing to answer.")
+        )
     subject = (message.body_text.strip().splitlines() or [original.subject])[0][:120]
     ticket = Ticket.objects.create(
         subject=subject or original.subject,

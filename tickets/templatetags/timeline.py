@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from tickets.choices import MessageDirection
 from tickets.models import Ticket
 from tickets.selectors import TimelineMessage
+from tickets.services.merge import split_leaves_a_customer_message
 from tickets.templatetags.workspace import Stamps
 
 register = template.Library()
@@ -35,7 +36,9 @@ def timeline(
     new_message_ids: Container[int] = (),
 ) -> SafeString:
     words = _Words(ticket=ticket, csrf_token=get_token(context["request"]), labels=labels)
-    can_split = len(messages) > 1
+    can_split = split_leaves_a_customer_message(
+        customer_message_count=sum(1 for message in messages if message.direction == MessageDirection.INBOUND)
+    )
     stamps = Stamps()
     new_ids = new_message_ids or ()  # unset in the context: nothing is new
     html = [_message_html(message, words, stamps, can_split, message.pk in new_ids) for message in messages]
