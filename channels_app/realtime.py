@@ -56,6 +56,10 @@ _NUMBER_AND_STORE = """
 local stored = {}
 for index = 1, #KEYS / 2 do
     local sequence = redis.call('INCR', KEYS[index * 2 - 1])
+    if sequence == 1 then
+        -- A counter starting (again: Redis lost it) makes any backlog left from before it meaningless.
+        redis.call('DEL', KEYS[index * 2])
+    end
     local event = '{"seq":' .. sequence .. ',' .. string.sub(ARGV[index + 1], 2)
     redis.call('ZADD', KEYS[index * 2], sequence, event)
     redis.call('ZREMRANGEBYRANK', KEYS[index * 2], 0, -tonumber(ARGV[1]) - 1)

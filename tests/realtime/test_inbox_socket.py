@@ -167,6 +167,18 @@ def test_catch_up_from_ahead_of_a_counter_that_started_again_tells_the_page_to_r
     assert answer == {"type": "reset", "seq": 1}
 
 
+def test_a_counter_that_starts_again_drops_the_events_kept_from_before_it():
+    publish(1), publish(2)
+    realtime.redis_client().delete(realtime._sequence_key(GROUP))  # the counter lost, its backlog kept
+
+    restarted = publish(3)
+
+    assert restarted == 1
+    assert realtime.events_since(group=GROUP, sequence=0) == [
+        {"seq": 1, "type": "ticket.created", "payload": {"ticket_id": 3, "number": 3}}
+    ]
+
+
 @pytest.mark.parametrize(
     ("frame", "detail"),
     [
