@@ -265,6 +265,75 @@ def test_saving_checks_every_translation_too(agent):
     assert Macro.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '{{ order.expected_delivery|date:"D j M, H:i" }}',
+            "{{ order.expected_delivery }} is a date without a time of day; its date format cannot use H, i. "
+            "Use letters such as D j M Y.",
+        ),
+        (
+            '{{ order.expected_delivery|default:"soon"|date:"TIME_FORMAT" }}',
+            "{{ order.expected_delivery }} is a date without a time of day; its date format cannot use "
+            "TIME_FORMAT. Use letters such as D j M Y.",
+        ),
+        (
+            "{{ customer.first_name|default:order.number }}",
+            '{{ order.number }} cannot be a filter\'s argument; write quoted text instead, such as default:"there".',
+        ),
+        (
+            "{% if order.number|default:ticket.number %}x{% endif %}",
+            '{{ ticket.number }} cannot be a filter\'s argument; write quoted text instead, such as default:"there".',
+        ),
+    ],
+)
+def test_saving_refuses_what_cannot_be_rendered(agent, text, message):
+    with pytest.raises(MacroTemplateError) as error:
+        macro_create(actor=agent, name="Arrival", body=text)
+
+    assert error.value.message == message
+    assert Macro.objects.count() == 0
+
+
+def test_a_date_format_with_only_date_letters_and_an_escaped_time_letter_is_kept(agent):
+    macro = macro_create(actor=agent, name="Arrival", body=r'{{ order.expected_delivery|date:"D j M \\a\\t Y" }}')
+
+    assert macro.pk is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (
+            '{{ order.expected_delivery|date:"D j M, H:i" }}',
+            "The format for date objects may not contain time-related format specifiers (found 'H').",
+        ),
+        (
+            "{{ order.expected_delivery|date:order.tracking_link }}",
+            "The format for date objects may not contain time-related format specifiers (found 'h').",
+        ),
+    ],
+)
+def test_a_text_that_cannot_render_saved_around_the_checks_blocks_sending(ticket, agent, body, error):
+    ShipmentFactory(
+        order=OrderFactory(customer=ticket.customer),
+        tracking_url="https://track.test/1",
+        estimated_delivery_at=datetime(2026, 12, 4, 15, tzinfo=UTC),
+    )
+    macro = _macro(body)
+
+    rendered = macro_render(macro=macro, ticket=ticket, agent=agent)
+    with pytest.raises(MacroPlaceholderMissingError):
+        macro_apply(macro_id=macro.pk, ticket_id=ticket.pk, agent=agent, expected_version=ticket.version)
+
+    assert rendered.text == body
+    assert rendered.missing_placeholders == (
+        f"This macro cannot be rendered for this ticket, so nothing can be sent: {error}",
+    )
+    assert not Message.objects.filter(ticket=ticket).exists()
+
+
 # --- Keeping macros --------------------------------------------------------------------------------
 
 
