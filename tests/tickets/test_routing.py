@@ -363,8 +363,8 @@ def test_routing_costs_the_same_queries_however_many_rules_and_agents(django_ass
 
     # the ticket's tags (some rules ask for tags; the rules themselves come from the rule cache); the
     # team: update + refresh, activity; auto-assignment: lock the agents, their loads, last assigned,
-    # ticket update + refresh, activity (no savepoints inside the caller's transaction)
-    with django_assert_num_queries(10):
+    # the waiting tickets, ticket update + refresh, activity (no savepoints inside the caller's transaction)
+    with django_assert_num_queries(11):
         outcome = ticket_route(ticket=ticket)
 
     assert outcome.assignee is not None
@@ -413,6 +413,44 @@ def test_the_oldest_waiting_ticket_goes_to_the_agent_who_becomes_available(
     assert older.status == S.OPEN
     assert newer.assignee is None  # capacity 1: full now
     assert assigned_elsewhere.assignee is None
+
+
+@pytest.mark.django_db
+def test_a_new_ticket_waits_behind_older_ones_for_a_freed_slot():
+    team = TeamFactory()
+    route_rule(team)
+    member = agent_in(team, capacity=1)
+    waiting = new_ticket(team=team)  # the slot freed before the queue got to it
+
+    fresh = new_ticket()
+    outcome = ticket_route(ticket=fresh)
+
+    waiting.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (outcome.team, outcome.assignee) == (team, None)
+    assert (waiting.assignee, waiting.status) == (member, S.OPEN)
+    assert (fresh.team, fresh.assignee, fresh.status) == (team, None, S.NEW)
+
+
+@pytest.mark.django_db
+def test_with_room_for_more_the_older_waiting_tickets_go_first_then_the_new_one():
+    team = TeamFactory()
+    route_rule(team)
+    member = agent_in(team, capacity=2)
+    waiting = new_ticket(team=team)
+    ticket = new_ticket()
+
+    outcome = ticket_route(ticket=ticket)
+
+    waiting.refresh_from_db()
+    ticket.refresh_from_db()
+    assert outcome.assignee == member
+    assert (waiting.assignee, ticket.assignee) == (member, member)
+    assert list(
+        TicketActivity.objects.filter(kind=TicketActivity.Kind.ASSIGNMENT, details__auto_assignment=True)
+        .order_by("id")
+        .values_list("ticket_id", flat=True)
+    ) == [waiting.pk, ticket.pk]
 
 
 @pytest.mark.django_db
