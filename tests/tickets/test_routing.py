@@ -20,9 +20,10 @@ from tests.accounts.factories import AgentProfileFactory, TeamFactory, UserFacto
 from tests.customers.factories import CustomerFactory, CustomerIdentityFactory
 from tests.tickets.factories import TagFactory, TicketFactory
 from tickets.choices import Channel, Priority, TicketStatus
-from tickets.models import RoutingRule, Ticket, TicketActivity
+from tickets.models import Macro, RoutingRule, Tag, Ticket, TicketActivity
 from tickets.services.ingest import InboundMessage, ingest
-from tickets.services.lifecycle import ticket_change_status
+from tickets.services.lifecycle import ticket_change_status, ticket_set_tags
+from tickets.services.macros import macro_apply
 from tickets.services.routing import (
     routing_rule_create,
     routing_rule_delete,
@@ -31,7 +32,7 @@ from tickets.services.routing import (
     team_set_auto_assignment,
     ticket_route,
 )
-from tickets.tasks import assign_waiting_tickets_task
+from tickets.tasks import assign_waiting_tickets_task, route_tagged_ticket_task
 
 S = TicketStatus
 
@@ -386,6 +387,88 @@ def test_rules_are_read_once_and_again_when_one_changes(django_assert_num_querie
     second_team.save()
 
     assert ticket_route(ticket=new_ticket()).team == second_team
+
+
+# --- Routing again once a ticket has contact reasons ------------------------------------------------
+
+
+def routing_activities(ticket):
+    return list(
+        TicketActivity.objects.filter(ticket=ticket, kind=TicketActivity.Kind.ASSIGNMENT)
+        .order_by("id")
+        .values_list("details__after", flat=True)
+    )
+
+
+@pytest.mark.django_db
+def test_a_rule_asking_for_a_contact_reason_routes_the_ticket_once_it_is_given_one(
+    django_capture_on_commit_callbacks, eager_tasks, agent
+):
+    refund = TagFactory(name="refund")
+    team = TeamFactory()
+    rule = route_rule(team, tags=[refund])
+    member = agent_in(team)
+    ticket = new_ticket()
+    assert ticket_route(ticket=ticket).team is None  # intake: no contact reasons yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["refund"])
+
+    ticket.refresh_from_db()
+    assert (ticket.team, ticket.assignee, ticket.status) == (team, member, S.OPEN)
+    assert routing_activities(ticket) == [
+        {"assignee": None, "team": team.pk},
+        {"assignee": member.pk, "team": team.pk},
+    ]
+    assert TicketActivity.objects.filter(ticket=ticket, details__routing_rule=rule.pk).count() == 1
+
+
+@pytest.mark.django_db
+def test_routing_after_tagging_twice_routes_once(django_capture_on_commit_callbacks, agent):
+    team = TeamFactory(is_auto_assignment_enabled=False)
+    route_rule(team, tags=[TagFactory(name="refund")])
+    ticket = new_ticket()
+    with django_capture_on_commit_callbacks() as callbacks:
+        ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["refund"])
+
+    first = route_tagged_ticket_task(ticket.pk)
+    second = route_tagged_ticket_task(ticket.pk)
+
+    assert [callback.func for callback in callbacks if isinstance(callback, partial)] == [
+        route_tagged_ticket_task.delay
+    ]
+    assert (first, second) == (team.pk, None)
+    assert routing_activities(ticket) == [{"assignee": None, "team": team.pk}]
+
+
+@pytest.mark.django_db
+def test_a_ticket_with_a_team_is_not_routed_again_when_tagged(django_capture_on_commit_callbacks, agent):
+    mine, other = TeamFactory(), TeamFactory()
+    route_rule(other, tags=[TagFactory(name="refund")])
+    ticket = new_ticket(team=mine)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["refund"])
+
+    assert [callback for callback in callbacks if isinstance(callback, partial)] == []
+    assert route_tagged_ticket_task(ticket.pk) is None
+    ticket.refresh_from_db()
+    assert ticket.team == mine
+
+
+@pytest.mark.django_db
+def test_a_macro_adding_a_contact_reason_routes_the_ticket(django_capture_on_commit_callbacks, eager_tasks, agent):
+    team = TeamFactory(is_auto_assignment_enabled=False)
+    route_rule(team, tags=[TagFactory(name="refund")])
+    ticket = new_ticket(status=S.OPEN, assignee=agent)
+    macro = Macro.objects.create(name="Refund", body="We are on it.")
+    macro.add_tags.set(Tag.objects.filter(name="refund"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        macro_apply(macro_id=macro.pk, ticket_id=ticket.pk, agent=agent, expected_version=None)
+
+    ticket.refresh_from_db()
+    assert (ticket.team, ticket.assignee) == (team, agent)
 
 
 # --- The waiting queue ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from django.db import transaction
 from django.db.models import F
@@ -93,6 +94,15 @@ def ticket_set_priority(*, ticket_id: int, priority: str, actor: User | None) ->
     return ticket
 
 
+def ticket_route_when_tagged(*, ticket: Ticket) -> None:
+    """A ticket given contact reasons before it has a team is routed again after commit: rules asking for
+    tags can only match once it has some (a new ticket has none when it is first routed)."""
+    if ticket.team_id is None:
+        from tickets.tasks import route_tagged_ticket_task
+
+        transaction.on_commit(partial(route_tagged_ticket_task.delay, ticket.pk), robust=True)
+
+
 @transaction.atomic
 def ticket_set_tags(
     *, ticket_id: int, actor: User | None, add: Iterable[str] = (), remove: Iterable[str] = ()
@@ -105,6 +115,8 @@ def ticket_set_tags(
     if unknown:
         raise ApplicationError(_("Unknown contact reasons: %(names)s") % {"names": ", ".join(unknown)})
     ticket.tags.add(*[known[name] for name in add_names])
+    if add_names:
+        ticket_route_when_tagged(ticket=ticket)
     ticket.tags.remove(*[known[name] for name in remove_names if name in known])
     ticket_touch(ticket=ticket, is_conversation_change=False)
     _record(ticket, actor, TicketActivity.Kind.TAGS, added=sorted(add_names), removed=sorted(remove_names))

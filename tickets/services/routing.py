@@ -3,6 +3,8 @@
 - Team. The first active routing rule by position whose filled-in conditions all hold (channel, any
   of its tags, the customer's language, priority; an empty condition matches anything) names the
   team, unless the ticket already has one. No matching rule: the ticket stays in the general queue.
+  A new ticket has no contact reasons yet, so a ticket without a team is routed again after
+  contact reasons are added to it.
 - Agent. If the team's auto-assignment switch is on, an agent who is a member of the team, is
   AVAILABLE and has spare capacity takes the ticket, unless older tickets wait in the team's queue:
   then the free slots go to the oldest first, as when capacity frees up. Among agents, speakers of
@@ -275,6 +277,28 @@ def _assign_behind_the_queue(*, ticket: Ticket, team: Team, rule: RoutingRule | 
     # The caller holds the new ticket and announces it itself; the others are announced as assigned.
     _hand_out(pool=pool, team=team, waiting=[ticket if row.pk == ticket.pk else row for row in waiting], new=ticket)
     return ticket.assignee
+
+
+@transaction.atomic
+def ticket_route_after_tagging(*, ticket_id: int) -> RoutingOutcome | None:
+    """Route a ticket that was given contact reasons while it had no team; None when it is not routed.
+
+    Idempotent: a ticket that has a team by now (routed already, or put in one by hand), was merged
+    or is finished is left as it is; one that still matches no rule stays in the general queue.
+    """
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").filter(pk=ticket_id).first()
+    if (
+        ticket is None
+        or ticket.team_id is not None
+        or ticket.merged_into_id is not None
+        or ticket.status in (TicketStatus.SOLVED, TicketStatus.CLOSED)
+    ):
+        return None
+    outcome = ticket_route(ticket=ticket)
+    if outcome.team is None:
+        return None
+    after_ticket_change(ticket=ticket, change="updated")
+    return outcome
 
 
 # --- The waiting queue ----------------------------------------------------------------------------
