@@ -169,6 +169,25 @@ def test_dates_are_written_in_the_customers_language(agent):
     assert macro_render(macro=macro, ticket=ticket, agent=agent).text == "Llega el 4 diciembre"
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"), [("de", "Arrives Friday 4 December"), ("es", "Llega el 4 diciembre")]
+)
+def test_dates_are_written_in_the_language_of_the_text_sent(agent, language, expected):
+    ticket = TicketFactory(customer__language=language)
+    ShipmentFactory(
+        order=OrderFactory(customer=ticket.customer),
+        estimated_delivery_at=datetime(2026, 12, 4, 15, tzinfo=UTC),
+    )
+    macro = _macro('Arrives {{ order.expected_delivery|date:"l j F" }}')  # no German translation
+    MacroTranslation.objects.create(
+        macro=macro, language="es", body='Llega el {{ order.expected_delivery|date:"j F" }}'
+    )
+
+    rendered = macro_render(macro=macro, ticket=ticket, agent=agent)
+
+    assert rendered.text == expected
+
+
 # --- Missing placeholders --------------------------------------------------------------------------
 
 

@@ -332,7 +332,8 @@ def _actions(macro: Macro) -> MacroActions:
 
 
 def macro_render(*, macro: Macro, ticket: Ticket, agent: User) -> RenderedMacro:
-    """The macro's text for this ticket in the customer's language, and what would still be empty."""
+    """The macro's text for this ticket in the customer's language when it has a translation, and what would
+    still be empty."""
     customer = ticket.customer
     source, used_language = _text_for_language(macro, customer.language)
     values = _placeholder_values(ticket=ticket, agent=agent)
@@ -343,8 +344,10 @@ def macro_render(*, macro: Macro, ticket: Ticket, agent: User) -> RenderedMacro:
         return RenderedMacro(
             text=source, missing_placeholders=(error.message,), actions=_actions(macro), language=used_language
         )
+    # Dates and numbers are written in the language of the text sent: the customer's (the variant they
+    # speak, pt-br for a pt translation) when a translation is used, else the desk's own.
     with (
-        translation.override(customer.language or settings.LANGUAGE_CODE),
+        translation.override(customer.language if used_language else settings.LANGUAGE_CODE),
         timezone.override(_customer_zone(customer.timezone)),
     ):
         try:
