@@ -197,6 +197,28 @@ def test_an_empty_value_without_a_default_is_reported(ticket, agent):
     assert rendered.missing_placeholders == ("order.expected_delivery", "order.tracking_link")
 
 
+@pytest.mark.parametrize(
+    ("body", "text", "missing"),
+    [
+        (
+            "Hi {{ customer.first_name|default:order.number }}, thanks",  # saved before the checks refused it
+            "Hi , thanks",
+            ("customer.first_name", "order.number"),
+        ),
+        ('Hi {{ customer.first_name|default:"" }}, thanks', "Hi , thanks", ("customer.first_name",)),
+        ('Hi {{ customer.first_name|date:"Y" }}, thanks', "Hi , thanks", ("customer.first_name",)),
+        ('Hi {{ customer.first_name|default:"there" }}, thanks', "Hi there, thanks", ()),
+        ("Arrives {{ order.expected_delivery|upper }}.", "Arrives .", ("order.expected_delivery",)),
+    ],
+)
+def test_a_placeholder_that_prints_nothing_is_reported(agent, body, text, missing):
+    nameless = TicketFactory(customer__name="Maya Lopez" if "date" in body else "", status=TicketStatus.OPEN)
+
+    rendered = _render(body, nameless, agent)
+
+    assert (rendered.text, rendered.missing_placeholders) == (text, missing)
+
+
 def test_an_unknown_placeholder_saved_around_the_checks_is_reported(ticket, agent):
     rendered = _render("Your email: {{ customer.email }}", ticket, agent)
 

@@ -261,20 +261,11 @@ def _placeholder_values(*, ticket: Ticket, agent: User) -> dict[str, dict[str, A
         "order": {
             "number": order.number if order is not None else "",
             "tracking_link": shipment.tracking_url if shipment is not None else "",
-            "expected_delivery": expected,
+            "expected_delivery": expected if expected is not None else "",  # never printed as "None"
         },
         "ticket": {"number": str(ticket.number)},
         "agent": {"first_name": agent.first_name},
     }
-
-
-def _value_at(values: Mapping[str, Any], name: str) -> Any:
-    current: Any = values
-    for part in name.split("."):
-        if not isinstance(current, Mapping):
-            return None
-        current = current.get(part)
-    return current
 
 
 def _rendered_variable_nodes(nodelist: NodeList, context: Context) -> Iterator[VariableNode]:
@@ -294,19 +285,15 @@ def _rendered_variable_nodes(nodelist: NodeList, context: Context) -> Iterator[V
                     break
 
 
-def _has_default(expression: FilterExpression) -> bool:
-    return any(func is defaultfilters.default for func, _args in expression.filters)
-
-
-def _missing_placeholders(template: Template, context: Context, values: Mapping[str, Any]) -> tuple[str, ...]:
+def _missing_placeholders(template: Template, context: Context) -> tuple[str, ...]:
+    """Unknown placeholders, and those whose printed output is empty: what the customer would read is
+    what counts, after every filter (a default that is itself empty, a date of a text)."""
     missing = set(_template_lookups(template) - set(PLACEHOLDERS))
     with context.bind_template(template):
         for node in _rendered_variable_nodes(template.nodelist, context):
-            expression = node.filter_expression
-            if not isinstance(expression.var, Variable) or (name := _lookup(expression.var)) is None:
-                continue
-            if name in PLACEHOLDERS and not _has_default(expression) and _value_at(values, name) in (None, ""):
-                missing.add(name)
+            names = [name for name in _expression_lookups(node.filter_expression) if name in PLACEHOLDERS]
+            if names and not node.render(context).strip():
+                missing.update(names)
     return tuple(sorted(missing))
 
 
@@ -352,7 +339,7 @@ def macro_render(*, macro: Macro, ticket: Ticket, agent: User) -> RenderedMacro:
     ):
         try:
             text = template.render(Context(values, autoescape=False)).strip()
-            missing = _missing_placeholders(template, Context(values, autoescape=False), values)
+            missing = _missing_placeholders(template, Context(values, autoescape=False))
         except Exception as error:  # whatever a stored text trips on, the agent sees it instead
             logger.warning("macro %s cannot be rendered for ticket %s: %r", macro.pk, ticket.pk, error)
             problem = _("This macro cannot be rendered for this ticket, so nothing can be sent: %(error)s") % {
