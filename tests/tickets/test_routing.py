@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from datetime import timedelta
@@ -652,7 +653,7 @@ def test_availability_must_be_a_known_value_and_a_missing_profile_is_created():
 # --- Intake -----------------------------------------------------------------------------------------
 
 
-def _inbound_email(sender):
+def _inbound_email(sender, language=None):
     return InboundMessage(
         channel=Channel.EMAIL,
         sender_kind="email",
@@ -660,6 +661,7 @@ def _inbound_email(sender):
         subject="Where is my parcel?",
         body_text="It has been two weeks.",
         external_message_id=f"<parcel-{sender}>",
+        language=language,
     )
 
 
@@ -766,6 +768,30 @@ def test_tickets_routed_at_once_never_push_an_agent_over_capacity():
 
 
 @pytest.mark.django_db
+def test_a_rule_language_is_stored_as_customers_languages_are_and_matches_them(admin_user):
+    team = TeamFactory(is_auto_assignment_enabled=False)
+
+    rule = routing_rule_create(actor=admin_user, team=team, languages=["pt-BR", "zh_CN", "ZH-Hant", "en-gb"])
+    result = ingest(inbound=_inbound_email("ana@example.test", language="pt"))  # as the API stores pt-BR
+
+    assert rule.languages == ["pt", "zh-hans", "zh-hant", "en"]
+    assert (result.ticket.customer.language, result.ticket.team) == ("pt", team)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("languages", [["Spanish!"], ["es", "xx"], ["klingon"]])
+def test_a_rule_language_that_is_not_supported_is_refused(admin_user, languages):
+    with pytest.raises(ApplicationError) as error:
+        routing_rule_create(actor=admin_user, team=TeamFactory(), languages=languages)
+
+    assert error.value.message == (
+        f"Unsupported language {languages[-1]}; use one of en, es, zh-hans, zh-hant, fr, id, ja, ko, ru, de, tr, "
+        "ar, pt."
+    )
+    assert not RoutingRule.objects.exists()
+
+
+@pytest.mark.django_db
 def test_routing_rules_are_created_updated_and_deleted_with_clean_values(admin_user):
     team, other = TeamFactory(), TeamFactory()
     tag = TagFactory(name="refund")
@@ -785,7 +811,7 @@ def test_routing_rules_are_created_updated_and_deleted_with_clean_values(admin_u
         priorities=[Priority.URGENT],
     )
 
-    assert created.languages == ["es", "pt-br"]
+    assert created.languages == ["es", "pt"]
     updated.refresh_from_db()
     assert (updated.team, updated.position, updated.is_active, updated.priorities) == (other, 1, False, ["urgent"])
     assert list(updated.tags.all()) == []
@@ -795,3 +821,21 @@ def test_routing_rules_are_created_updated_and_deleted_with_clean_values(admin_u
         routing_rule_create(actor=admin_user, team=team, channels=["fax"])
     routing_rule_delete(actor=admin_user, rule_id=created.pk)
     assert not RoutingRule.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_migration_stores_existing_languages_in_their_supported_form():
+    from django.apps import apps
+
+    rule = RoutingRule.objects.create(team=TeamFactory(), languages=["pt-BR", "pt", "ES", "klingon"])
+    profile = AgentProfileFactory(languages=["zh_CN", "en-gb"])
+    tickets_migration = importlib.import_module("tickets.migrations.0012_routing_rule_languages_supported")
+    accounts_migration = importlib.import_module("accounts.migrations.0003_agent_languages_supported")
+
+    tickets_migration.normalise_languages(apps, None)
+    accounts_migration.normalise_languages(apps, None)
+
+    rule.refresh_from_db()
+    profile.refresh_from_db()
+    assert rule.languages == ["pt", "es", "klingon"]  # an unsupported code is left for the admin to correct
+    assert profile.languages == ["zh-hans", "en"]

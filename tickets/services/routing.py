@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +44,7 @@ from django.utils.translation import gettext as _
 from accounts.choices import Availability
 from accounts.models import AgentProfile, Team, User
 from helpdesk.core.exceptions import ApplicationError
+from helpdesk.core.languages import supported_languages
 from tickets.choices import Channel, Priority, TicketStatus
 from tickets.events import after_ticket_change
 from tickets.models import RoutingRule, Tag, Ticket, TicketActivity
@@ -58,7 +58,6 @@ COUNTED_STATUSES = frozenset({TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.
 WAITING_STATUSES = COUNTED_STATUSES
 WAITING_BATCH_SIZE = 100
 _NEVER = datetime.min.replace(tzinfo=UTC)
-_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 
 
 def language_matches(*, language: str, codes: Iterable[str]) -> bool:
@@ -417,13 +416,8 @@ def _clean_codes(*, values: Iterable[str], allowed: Iterable[str], what: str) ->
 
 
 def _clean_languages(languages: Iterable[str]) -> list[str]:
-    cleaned = list(dict.fromkeys(code.strip().lower() for code in languages if code.strip()))
-    wrong = [code for code in cleaned if not _LANGUAGE_CODE.match(code)]
-    if wrong:
-        raise ApplicationError(
-            _("Not a language code: %(codes)s (use codes such as en, es, pt-br)") % {"codes": ", ".join(wrong)}
-        )
-    return cleaned
+    # Stored as customers' languages are, or "pt-BR" would never match a customer stored as "pt".
+    return supported_languages(languages)
 
 
 def _save_rule(
