@@ -45,6 +45,7 @@ from tickets.choices import Priority, TicketStatus
 from tickets.models import Macro, MacroTranslation, Message, Tag, Ticket
 from tickets.services.conversation import ticket_reply
 from tickets.services.lifecycle import ticket_lock, ticket_set_priority, ticket_set_tags
+from tickets.services.tags import tags_named
 
 PLACEHOLDERS = (
     "customer.first_name",
@@ -396,12 +397,10 @@ def _validated_actions(*, set_status: str, set_priority: str) -> None:
 
 
 def _tags_named(names: Iterable[str]) -> list[Tag]:
-    wanted = set(names)
-    tags = list(Tag.objects.filter(name__in=wanted))
-    unknown = sorted(wanted - {tag.name for tag in tags})
+    found, unknown = tags_named(names)
     if unknown:
         raise ApplicationError(_("Unknown contact reasons: %(names)s") % {"names": ", ".join(unknown)})
-    return tags
+    return sorted(set(found.values()), key=lambda tag: tag.pk)
 
 
 def _validated_translations(translations: Mapping[str, str]) -> dict[str, str]:
