@@ -959,6 +959,19 @@ def test_a_macro_that_cannot_render_is_previewed_as_blocked_and_applying_it_is_a
     assert _state(ticket) == before
 
 
+@pytest.mark.parametrize(("method", "suffix"), [("get", "preview/"), ("post", "apply/")], ids=["preview", "apply"])
+def test_a_switched_off_macro_is_neither_previewed_nor_applied(agent_client, agent, method, suffix):
+    ticket = _ticket(assignee=agent, status=TicketStatus.OPEN)
+    macro = Macro.objects.create(name="Old answer", body="Hello", is_active=False)
+    before = (_state(ticket), Macro.objects.get(pk=macro.pk).usage_count)
+
+    response = getattr(agent_client, method)(f"{API}/tickets/{ticket.pk}/macros/{macro.pk}/{suffix}", format="json")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "There is no such macro, or it is someone else's personal macro."}
+    assert (_state(ticket), Macro.objects.get(pk=macro.pk).usage_count) == before
+
+
 # --- Contact reasons --------------------------------------------------------------------------------
 
 
