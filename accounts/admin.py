@@ -1,7 +1,10 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts.models import AgentProfile, StaffSecuritySettings, Team, User
+from helpdesk.core.exceptions import ApplicationError
+from helpdesk.core.languages import supported_languages
 
 
 @admin.register(User)
@@ -25,8 +28,22 @@ class TeamAdmin(admin.ModelAdmin):
     filter_horizontal = ["members"]
 
 
+class AgentProfileAdminForm(forms.ModelForm):
+    class Meta:
+        model = AgentProfile
+        fields = "__all__"  # noqa: DJ007  # the admin edits the whole profile
+
+    def clean_languages(self) -> list[str]:
+        # Stored as customers' languages are, so routing compares them as they are.
+        try:
+            return supported_languages(self.cleaned_data["languages"])
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message) from error
+
+
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
+    form = AgentProfileAdminForm
     list_display = ["user", "availability", "ticket_capacity", "chat_capacity"]
     list_filter = ["availability"]
     list_select_related = ["user"]

@@ -117,9 +117,14 @@ def macros_visible_to(user: User) -> Q:
     return Q(owner__isnull=True) | Q(owner=user)
 
 
-def access_macro(user: User, macro_id: int) -> Macro:
-    """A shared macro or one of the user's own; someone else's personal macro does not exist for them."""
-    macro = Macro.objects.filter(macros_visible_to(user), pk=macro_id).first()
+def access_macro(user: User, macro_id: int, *, for_use: bool = False) -> Macro:
+    """A shared macro or one of the user's own; someone else's personal macro does not exist for them.
+
+    ``for_use`` (previewing or applying it on a ticket, on the page or through the API): a switched-off
+    macro does not exist either. Keeping it (changing it, switching it back on) still finds it.
+    """
+    visible = Macro.objects.filter(macros_visible_to(user), pk=macro_id)
+    macro = (visible.filter(is_active=True) if for_use else visible).first()
     if macro is None:
         raise NotFoundError(_("There is no such macro, or it is someone else's personal macro."))
     return macro

@@ -15,7 +15,7 @@ from tickets.services.delivery import (
     message_deliver,
     message_delivery_failed,
 )
-from tickets.services.routing import team_assign_waiting, teams_assign_waiting_everywhere
+from tickets.services.routing import team_assign_waiting, teams_assign_waiting_everywhere, ticket_route_after_tagging
 from tickets.services.sla import sla_mark_breaches, sla_send_warnings
 from tickets.services.webhooks import WEBHOOK_MAX_ATTEMPTS, webhook_deliver, webhook_deliveries_requeue_stale
 from tickets.status_effects import tickets_close_solved, tickets_remind_pending
@@ -41,6 +41,12 @@ def deliver_message_task(self, message_id: int) -> bool:  # type: ignore[no-unty
 def assign_waiting_tickets_task(team_id: int) -> int:
     team = Team.objects.filter(pk=team_id).first()
     return team_assign_waiting(team=team) if team is not None else 0
+
+
+@shared_task(acks_late=True, max_retries=3, autoretry_for=(OperationalError,), retry_backoff=True)
+def route_tagged_ticket_task(ticket_id: int) -> int | None:
+    outcome = ticket_route_after_tagging(ticket_id=ticket_id)
+    return outcome.team.pk if outcome is not None and outcome.team is not None else None
 
 
 @shared_task(acks_late=True, max_retries=3, autoretry_for=(OperationalError,), retry_backoff=True)

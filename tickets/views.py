@@ -401,9 +401,9 @@ def macro_preview_view(request: HttpRequest, number: int) -> HttpResponse:
 
     ticket = access_ticket_by_number(request.user, number)
     macro_id = request.GET.get("macro", "")
-    macro = access_macro(request.user, int(macro_id)) if macro_id.isdigit() else None
-    if macro is None or not macro.is_active:
+    if not macro_id.isdigit():
         return HttpResponse(_("That macro does not exist."), status=404)
+    macro = access_macro(request.user, int(macro_id), for_use=True)
     form = forms.PageVersionForm(request.GET)
     if not form.is_valid():
         return HttpResponse(_("Reload the page to use a macro."), status=400)

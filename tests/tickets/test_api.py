@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db.models import F
@@ -932,6 +932,44 @@ def test_applying_a_macro_with_a_missing_placeholder_is_a_400_listing_it(agent_c
     assert response.status_code == 400
     assert response.json()["missing_placeholders"] == ["order.tracking_link"]
     assert _state(ticket) == before
+
+
+def test_a_macro_that_cannot_render_is_previewed_as_blocked_and_applying_it_is_a_400(agent_client, agent):
+    ticket = _ticket(assignee=agent, status=TicketStatus.OPEN)
+    ShipmentFactory(
+        order=OrderFactory(customer=ticket.customer), estimated_delivery_at=datetime(2026, 12, 4, 15, tzinfo=UTC)
+    )
+    body = 'Arrives {{ order.expected_delivery|date:"D j M, H:i" }}'  # saved before the checks refused it
+    macro = Macro.objects.create(name="Arrival", body=body)
+    problem = (
+        "This macro cannot be rendered for this ticket, so nothing can be sent: "
+        "The format for date objects may not contain time-related format specifiers (found 'H')."
+    )
+    before = _state(ticket)
+
+    preview = agent_client.get(f"{API}/tickets/{ticket.pk}/macros/{macro.pk}/preview/")
+    applied = agent_client.post(f"{API}/tickets/{ticket.pk}/macros/{macro.pk}/apply/", {}, format="json")
+
+    assert (preview.status_code, preview.json()["text"], preview.json()["missing_placeholders"]) == (
+        200,
+        body,
+        [problem],
+    )
+    assert (applied.status_code, applied.json()["missing_placeholders"]) == (400, [problem])
+    assert _state(ticket) == before
+
+
+@pytest.mark.parametrize(("method", "suffix"), [("get", "preview/"), ("post", "apply/")], ids=["preview", "apply"])
+def test_a_switched_off_macro_is_neither_previewed_nor_applied(agent_client, agent, method, suffix):
+    ticket = _ticket(assignee=agent, status=TicketStatus.OPEN)
+    macro = Macro.objects.create(name="Old answer", body="Hello", is_active=False)
+    before = (_state(ticket), Macro.objects.get(pk=macro.pk).usage_count)
+
+    response = getattr(agent_client, method)(f"{API}/tickets/{ticket.pk}/macros/{macro.pk}/{suffix}", format="json")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "There is no such macro, or it is someone else's personal macro."}
+    assert (_state(ticket), Macro.objects.get(pk=macro.pk).usage_count) == before
 
 
 # --- Contact reasons --------------------------------------------------------------------------------

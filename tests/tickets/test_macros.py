@@ -169,6 +169,25 @@ def test_dates_are_written_in_the_customers_language(agent):
     assert macro_render(macro=macro, ticket=ticket, agent=agent).text == "Llega el 4 diciembre"
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"), [("de", "Arrives Friday 4 December"), ("es", "Llega el 4 diciembre")]
+)
+def test_dates_are_written_in_the_language_of_the_text_sent(agent, language, expected):
+    ticket = TicketFactory(customer__language=language)
+    ShipmentFactory(
+        order=OrderFactory(customer=ticket.customer),
+        estimated_delivery_at=datetime(2026, 12, 4, 15, tzinfo=UTC),
+    )
+    macro = _macro('Arrives {{ order.expected_delivery|date:"l j F" }}')  # no German translation
+    MacroTranslation.objects.create(
+        macro=macro, language="es", body='Llega el {{ order.expected_delivery|date:"j F" }}'
+    )
+
+    rendered = macro_render(macro=macro, ticket=ticket, agent=agent)
+
+    assert rendered.text == expected
+
+
 # --- Missing placeholders --------------------------------------------------------------------------
 
 
@@ -176,6 +195,28 @@ def test_an_empty_value_without_a_default_is_reported(ticket, agent):
     rendered = _render("Track: {{ order.tracking_link }} by {{ order.expected_delivery }}", ticket, agent)
 
     assert rendered.missing_placeholders == ("order.expected_delivery", "order.tracking_link")
+
+
+@pytest.mark.parametrize(
+    ("body", "text", "missing"),
+    [
+        (
+            "Hi {{ customer.first_name|default:order.number }}, thanks",  # saved before the checks refused it
+            "Hi , thanks",
+            ("customer.first_name", "order.number"),
+        ),
+        ('Hi {{ customer.first_name|default:"" }}, thanks', "Hi , thanks", ("customer.first_name",)),
+        ('Hi {{ customer.first_name|date:"Y" }}, thanks', "Hi , thanks", ("customer.first_name",)),
+        ('Hi {{ customer.first_name|default:"there" }}, thanks', "Hi there, thanks", ()),
+        ("Arrives {{ order.expected_delivery|upper }}.", "Arrives .", ("order.expected_delivery",)),
+    ],
+)
+def test_a_placeholder_that_prints_nothing_is_reported(agent, body, text, missing):
+    nameless = TicketFactory(customer__name="Maya Lopez" if "date" in body else "", status=TicketStatus.OPEN)
+
+    rendered = _render(body, nameless, agent)
+
+    assert (rendered.text, rendered.missing_placeholders) == (text, missing)
 
 
 def test_an_unknown_placeholder_saved_around_the_checks_is_reported(ticket, agent):
@@ -263,6 +304,75 @@ def test_saving_checks_every_translation_too(agent):
 
     assert error.value.message.startswith("es: {% load %} is not allowed in a macro")
     assert Macro.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '{{ order.expected_delivery|date:"D j M, H:i" }}',
+            "{{ order.expected_delivery }} is a date without a time of day; its date format cannot use H, i. "
+            "Use letters such as D j M Y.",
+        ),
+        (
+            '{{ order.expected_delivery|default:"soon"|date:"TIME_FORMAT" }}',
+            "{{ order.expected_delivery }} is a date without a time of day; its date format cannot use "
+            "TIME_FORMAT. Use letters such as D j M Y.",
+        ),
+        (
+            "{{ customer.first_name|default:order.number }}",
+            '{{ order.number }} cannot be a filter\'s argument; write quoted text instead, such as default:"there".',
+        ),
+        (
+            "{% if order.number|default:ticket.number %}x{% endif %}",
+            '{{ ticket.number }} cannot be a filter\'s argument; write quoted text instead, such as default:"there".',
+        ),
+    ],
+)
+def test_saving_refuses_what_cannot_be_rendered(agent, text, message):
+    with pytest.raises(MacroTemplateError) as error:
+        macro_create(actor=agent, name="Arrival", body=text)
+
+    assert error.value.message == message
+    assert Macro.objects.count() == 0
+
+
+def test_a_date_format_with_only_date_letters_and_an_escaped_time_letter_is_kept(agent):
+    macro = macro_create(actor=agent, name="Arrival", body=r'{{ order.expected_delivery|date:"D j M \\a\\t Y" }}')
+
+    assert macro.pk is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (
+            '{{ order.expected_delivery|date:"D j M, H:i" }}',
+            "The format for date objects may not contain time-related format specifiers (found 'H').",
+        ),
+        (
+            "{{ order.expected_delivery|date:order.tracking_link }}",
+            "The format for date objects may not contain time-related format specifiers (found 'h').",
+        ),
+    ],
+)
+def test_a_text_that_cannot_render_saved_around_the_checks_blocks_sending(ticket, agent, body, error):
+    ShipmentFactory(
+        order=OrderFactory(customer=ticket.customer),
+        tracking_url="https://track.test/1",
+        estimated_delivery_at=datetime(2026, 12, 4, 15, tzinfo=UTC),
+    )
+    macro = _macro(body)
+
+    rendered = macro_render(macro=macro, ticket=ticket, agent=agent)
+    with pytest.raises(MacroPlaceholderMissingError):
+        macro_apply(macro_id=macro.pk, ticket_id=ticket.pk, agent=agent, expected_version=ticket.version)
+
+    assert rendered.text == body
+    assert rendered.missing_placeholders == (
+        f"This macro cannot be rendered for this ticket, so nothing can be sent: {error}",
+    )
+    assert not Message.objects.filter(ticket=ticket).exists()
 
 
 # --- Keeping macros --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal
 
 import pytest
@@ -63,6 +64,19 @@ def apply(ticket, message):
         ("返金", "返金してください", True),
         ("환불", "환불을 원합니다", True),
         ("Rückerstattung", "bitte RÜCKERSTATTUNG", True),
+        ("iphone", "我的iPhone坏了", True),
+        ("paypal", "PayPalで二重に請求されました", True),
+        ("iphone", "我的iPhones坏了", False),
+        ("คืนเงิน", "ขอคืนเงินค่ะ", True),
+        ("iade", "İADE İSTİYORUM", True),
+        ("straße", "STRASSE 5", True),
+        ("remboursé", unicodedata.normalize("NFD", "remboursé svp"), True),
+        ("rembourse", unicodedata.normalize("NFD", "remboursé svp"), False),
+        ("rembourse", "le remboursement", False),
+        ("refund", "\uff52\uff45\uff46\uff55\uff4e\uff44 please", True),  # full-width letters
+        ("\uff8d\uff9d\uff77\uff9d", "ヘンキンしたい", True),  # half-width katakana
+        ("charged twice", "charged\u200btwice", True),
+        ("charged twice", "charged\u00a0twice", True),
     ],
 )
 def test_keywords_match_whole_words_and_phrases_in_any_case(keyword, text, found):

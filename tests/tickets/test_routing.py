@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from datetime import timedelta
@@ -20,9 +21,10 @@ from tests.accounts.factories import AgentProfileFactory, TeamFactory, UserFacto
 from tests.customers.factories import CustomerFactory, CustomerIdentityFactory
 from tests.tickets.factories import TagFactory, TicketFactory
 from tickets.choices import Channel, Priority, TicketStatus
-from tickets.models import RoutingRule, Ticket, TicketActivity
+from tickets.models import Macro, RoutingRule, Tag, Ticket, TicketActivity
 from tickets.services.ingest import InboundMessage, ingest
-from tickets.services.lifecycle import ticket_change_status
+from tickets.services.lifecycle import ticket_change_status, ticket_set_tags
+from tickets.services.macros import macro_apply
 from tickets.services.routing import (
     routing_rule_create,
     routing_rule_delete,
@@ -31,7 +33,7 @@ from tickets.services.routing import (
     team_set_auto_assignment,
     ticket_route,
 )
-from tickets.tasks import assign_waiting_tickets_task
+from tickets.tasks import assign_waiting_tickets_task, route_tagged_ticket_task
 
 S = TicketStatus
 
@@ -363,8 +365,8 @@ def test_routing_costs_the_same_queries_however_many_rules_and_agents(django_ass
 
     # the ticket's tags (some rules ask for tags; the rules themselves come from the rule cache); the
     # team: update + refresh, activity; auto-assignment: lock the agents, their loads, last assigned,
-    # ticket update + refresh, activity (no savepoints inside the caller's transaction)
-    with django_assert_num_queries(10):
+    # the waiting tickets, ticket update + refresh, activity (no savepoints inside the caller's transaction)
+    with django_assert_num_queries(11):
         outcome = ticket_route(ticket=ticket)
 
     assert outcome.assignee is not None
@@ -386,6 +388,88 @@ def test_rules_are_read_once_and_again_when_one_changes(django_assert_num_querie
     second_team.save()
 
     assert ticket_route(ticket=new_ticket()).team == second_team
+
+
+# --- Routing again once a ticket has contact reasons ------------------------------------------------
+
+
+def routing_activities(ticket):
+    return list(
+        TicketActivity.objects.filter(ticket=ticket, kind=TicketActivity.Kind.ASSIGNMENT)
+        .order_by("id")
+        .values_list("details__after", flat=True)
+    )
+
+
+@pytest.mark.django_db
+def test_a_rule_asking_for_a_contact_reason_routes_the_ticket_once_it_is_given_one(
+    django_capture_on_commit_callbacks, eager_tasks, agent
+):
+    refund = TagFactory(name="refund")
+    team = TeamFactory()
+    rule = route_rule(team, tags=[refund])
+    member = agent_in(team)
+    ticket = new_ticket()
+    assert ticket_route(ticket=ticket).team is None  # intake: no contact reasons yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["refund"])
+
+    ticket.refresh_from_db()
+    assert (ticket.team, ticket.assignee, ticket.status) == (team, member, S.OPEN)
+    assert routing_activities(ticket) == [
+        {"assignee": None, "team": team.pk},
+        {"assignee": member.pk, "team": team.pk},
+    ]
+    assert TicketActivity.objects.filter(ticket=ticket, details__routing_rule=rule.pk).count() == 1
+
+
+@pytest.mark.django_db
+def test_routing_after_tagging_twice_routes_once(django_capture_on_commit_callbacks, agent):
+    team = TeamFactory(is_auto_assignment_enabled=False)
+    route_rule(team, tags=[TagFactory(name="refund")])
+    ticket = new_ticket()
+    with django_capture_on_commit_callbacks() as callbacks:
+        ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["refund"])
+
+    first = route_tagged_ticket_task(ticket.pk)
+    second = route_tagged_ticket_task(ticket.pk)
+
+    assert [callback.func for callback in callbacks if isinstance(callback, partial)] == [
+        route_tagged_ticket_task.delay
+    ]
+    assert (first, second) == (team.pk, None)
+    assert routing_activities(ticket) == [{"assignee": None, "team": team.pk}]
+
+
+@pytest.mark.django_db
+def test_a_ticket_with_a_team_is_not_routed_again_when_tagged(django_capture_on_commit_callbacks, agent):
+    mine, other = TeamFactory(), TeamFactory()
+    route_rule(other, tags=[TagFactory(name="refund")])
+    ticket = new_ticket(team=mine)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["refund"])
+
+    assert [callback for callback in callbacks if isinstance(callback, partial)] == []
+    assert route_tagged_ticket_task(ticket.pk) is None
+    ticket.refresh_from_db()
+    assert ticket.team == mine
+
+
+@pytest.mark.django_db
+def test_a_macro_adding_a_contact_reason_routes_the_ticket(django_capture_on_commit_callbacks, eager_tasks, agent):
+    team = TeamFactory(is_auto_assignment_enabled=False)
+    route_rule(team, tags=[TagFactory(name="refund")])
+    ticket = new_ticket(status=S.OPEN, assignee=agent)
+    macro = Macro.objects.create(name="Refund", body="We are on it.")
+    macro.add_tags.set(Tag.objects.filter(name="refund"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        macro_apply(macro_id=macro.pk, ticket_id=ticket.pk, agent=agent, expected_version=None)
+
+    ticket.refresh_from_db()
+    assert (ticket.team, ticket.assignee) == (team, agent)
 
 
 # --- The waiting queue ------------------------------------------------------------------------------
@@ -413,6 +497,44 @@ def test_the_oldest_waiting_ticket_goes_to_the_agent_who_becomes_available(
     assert older.status == S.OPEN
     assert newer.assignee is None  # capacity 1: full now
     assert assigned_elsewhere.assignee is None
+
+
+@pytest.mark.django_db
+def test_a_new_ticket_waits_behind_older_ones_for_a_freed_slot():
+    team = TeamFactory()
+    route_rule(team)
+    member = agent_in(team, capacity=1)
+    waiting = new_ticket(team=team)  # the slot freed before the queue got to it
+
+    fresh = new_ticket()
+    outcome = ticket_route(ticket=fresh)
+
+    waiting.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (outcome.team, outcome.assignee) == (team, None)
+    assert (waiting.assignee, waiting.status) == (member, S.OPEN)
+    assert (fresh.team, fresh.assignee, fresh.status) == (team, None, S.NEW)
+
+
+@pytest.mark.django_db
+def test_with_room_for_more_the_older_waiting_tickets_go_first_then_the_new_one():
+    team = TeamFactory()
+    route_rule(team)
+    member = agent_in(team, capacity=2)
+    waiting = new_ticket(team=team)
+    ticket = new_ticket()
+
+    outcome = ticket_route(ticket=ticket)
+
+    waiting.refresh_from_db()
+    ticket.refresh_from_db()
+    assert outcome.assignee == member
+    assert (waiting.assignee, ticket.assignee) == (member, member)
+    assert list(
+        TicketActivity.objects.filter(kind=TicketActivity.Kind.ASSIGNMENT, details__auto_assignment=True)
+        .order_by("id")
+        .values_list("ticket_id", flat=True)
+    ) == [waiting.pk, ticket.pk]
 
 
 @pytest.mark.django_db
@@ -531,7 +653,7 @@ def test_availability_must_be_a_known_value_and_a_missing_profile_is_created():
 # --- Intake -----------------------------------------------------------------------------------------
 
 
-def _inbound_email(sender):
+def _inbound_email(sender, language=None):
     return InboundMessage(
         channel=Channel.EMAIL,
         sender_kind="email",
@@ -539,6 +661,7 @@ def _inbound_email(sender):
         subject="Where is my parcel?",
         body_text="It has been two weeks.",
         external_message_id=f"<parcel-{sender}>",
+        language=language,
     )
 
 
@@ -645,6 +768,30 @@ def test_tickets_routed_at_once_never_push_an_agent_over_capacity():
 
 
 @pytest.mark.django_db
+def test_a_rule_language_is_stored_as_customers_languages_are_and_matches_them(admin_user):
+    team = TeamFactory(is_auto_assignment_enabled=False)
+
+    rule = routing_rule_create(actor=admin_user, team=team, languages=["pt-BR", "zh_CN", "ZH-Hant", "en-gb"])
+    result = ingest(inbound=_inbound_email("ana@example.test", language="pt"))  # as the API stores pt-BR
+
+    assert rule.languages == ["pt", "zh-hans", "zh-hant", "en"]
+    assert (result.ticket.customer.language, result.ticket.team) == ("pt", team)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("languages", [["Spanish!"], ["es", "xx"], ["klingon"]])
+def test_a_rule_language_that_is_not_supported_is_refused(admin_user, languages):
+    with pytest.raises(ApplicationError) as error:
+        routing_rule_create(actor=admin_user, team=TeamFactory(), languages=languages)
+
+    assert error.value.message == (
+        f"Unsupported language {languages[-1]}; use one of en, es, zh-hans, zh-hant, fr, id, ja, ko, ru, de, tr, "
+        "ar, pt."
+    )
+    assert not RoutingRule.objects.exists()
+
+
+@pytest.mark.django_db
 def test_routing_rules_are_created_updated_and_deleted_with_clean_values(admin_user):
     team, other = TeamFactory(), TeamFactory()
     tag = TagFactory(name="refund")
@@ -664,7 +811,7 @@ def test_routing_rules_are_created_updated_and_deleted_with_clean_values(admin_u
         priorities=[Priority.URGENT],
     )
 
-    assert created.languages == ["es", "pt-br"]
+    assert created.languages == ["es", "pt"]
     updated.refresh_from_db()
     assert (updated.team, updated.position, updated.is_active, updated.priorities) == (other, 1, False, ["urgent"])
     assert list(updated.tags.all()) == []
@@ -674,3 +821,21 @@ def test_routing_rules_are_created_updated_and_deleted_with_clean_values(admin_u
         routing_rule_create(actor=admin_user, team=team, channels=["fax"])
     routing_rule_delete(actor=admin_user, rule_id=created.pk)
     assert not RoutingRule.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_migration_stores_existing_languages_in_their_supported_form():
+    from django.apps import apps
+
+    rule = RoutingRule.objects.create(team=TeamFactory(), languages=["pt-BR", "pt", "ES", "klingon"])
+    profile = AgentProfileFactory(languages=["zh_CN", "en-gb"])
+    tickets_migration = importlib.import_module("tickets.migrations.0013_routing_rule_languages_supported")
+    accounts_migration = importlib.import_module("accounts.migrations.0003_agent_languages_supported")
+
+    tickets_migration.normalise_languages(apps, None)
+    accounts_migration.normalise_languages(apps, None)
+
+    rule.refresh_from_db()
+    profile.refresh_from_db()
+    assert rule.languages == ["pt", "es", "klingon"]  # an unsupported code is left for the admin to correct
+    assert profile.languages == ["zh-hans", "en"]

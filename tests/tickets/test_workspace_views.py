@@ -482,6 +482,17 @@ def test_a_colleagues_personal_macro_is_neither_listed_nor_previewed(agent_clien
     assert preview.status_code == 404
 
 
+def test_a_switched_off_macro_is_not_previewed(agent_client, ticket):
+    from tickets.models import Macro
+
+    switched_off = Macro.objects.create(name="Old answer", body="Hello", is_active=False)
+
+    preview = agent_client.get(reverse("tickets:macro-preview", args=[ticket.number]), {"macro": switched_off.pk})
+
+    assert preview.status_code == 404
+    assert "There is no such macro, or it is someone else&#x27;s personal macro." in preview.content.decode()
+
+
 def test_the_pickers_mark_the_assignee_and_offer_only_supervisors_for_escalation(agent_client, ticket, agent):
     supervisor = UserFactory(role=Role.SUPERVISOR, first_name="Sam", last_name="Lead")
     colleague = UserFactory(role=Role.AGENT, first_name="Cleo", last_name="Agent")

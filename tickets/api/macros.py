@@ -176,7 +176,7 @@ class TicketMacroPreviewApi(TicketsApi):
     )
     def get(self, request: Request, ticket_id: int, macro_id: int) -> Response:
         ticket = access_ticket(request.user, ticket_id)
-        macro = access_macro(request.user, macro_id)
+        macro = access_macro(request.user, macro_id, for_use=True)
         rendered = macro_render(macro=macro, ticket=ticket, agent=request.user)
         output = {
             "text": rendered.text,
@@ -229,7 +229,7 @@ class TicketMacroApplyApi(TicketsApi):
     )
     def post(self, request: Request, ticket_id: int, macro_id: int) -> Response:
         ticket = access_ticket(request.user, ticket_id, for_change=True)
-        macro = access_macro(request.user, macro_id)
+        macro = access_macro(request.user, macro_id, for_use=True)
         serializer = TicketMacroApplyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         message = macro_apply(

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
-from django.db.models.functions import Now
+from django.db.models.functions import Now, Upper
 
 from accounts.models import Team
 from customers.models import Customer
@@ -23,6 +23,10 @@ class Tag(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # "Refund" and "refund" would split one contact reason in two in the reports.
+            models.UniqueConstraint(Upper("name"), name="tag_name_unique_ignoring_case"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from django.db import transaction
 from django.db.models import F
@@ -13,7 +14,8 @@ from accounts.models import Team, User
 from helpdesk.core.exceptions import ApplicationError
 from tickets.choices import Priority, TicketStatus
 from tickets.events import after_ticket_change
-from tickets.models import Escalation, Tag, Ticket, TicketActivity
+from tickets.models import Escalation, Ticket, TicketActivity
+from tickets.services.tags import tags_named
 from tickets.status_machine import check_transition
 
 
@@ -93,29 +95,45 @@ def ticket_set_priority(*, ticket_id: int, priority: str, actor: User | None) ->
     return ticket
 
 
+def ticket_route_when_tagged(*, ticket: Ticket) -> None:
+    """A ticket given contact reasons before it has a team is routed again after commit: rules asking for
+    tags can only match once it has some (a new ticket has none when it is first routed)."""
+    if ticket.team_id is None:
+        from tickets.tasks import route_tagged_ticket_task
+
+        transaction.on_commit(partial(route_tagged_ticket_task.delay, ticket.pk), robust=True)
+
+
 @transaction.atomic
 def ticket_set_tags(
     *, ticket_id: int, actor: User | None, add: Iterable[str] = (), remove: Iterable[str] = ()
 ) -> Ticket:
-    """Add and remove contact reasons; only tags admins keep may be used."""
+    """Add and remove contact reasons, named in any case or spacing; only tags admins keep may be used."""
     ticket = ticket_lock(ticket_id=ticket_id)
-    add_names, remove_names = set(add), set(remove)
-    known = {tag.name: tag for tag in Tag.objects.filter(name__in=add_names | remove_names)}
-    unknown = sorted(add_names - known.keys())
-    if unknown:
-        raise ApplicationError(_("Unknown contact reasons: %(names)s") % {"names": ", ".join(unknown)})
-    ticket.tags.add(*[known[name] for name in add_names])
-    ticket.tags.remove(*[known[name] for name in remove_names if name in known])
+    add, remove = list(add), list(remove)
+    known, unknown = tags_named([*add, *remove])
+    unknown_added = sorted(set(unknown) & set(add))
+    if unknown_added:
+        raise ApplicationError(_("Unknown contact reasons: %(names)s") % {"names": ", ".join(unknown_added)})
+    added = {known[name] for name in add if name in known}
+    removed = {known[name] for name in remove if name in known} - added
+    ticket.tags.add(*added)
+    if added:
+        ticket_route_when_tagged(ticket=ticket)
+    ticket.tags.remove(*removed)
     ticket_touch(ticket=ticket, is_conversation_change=False)
-    _record(ticket, actor, TicketActivity.Kind.TAGS, added=sorted(add_names), removed=sorted(remove_names))
+    _record(
+        ticket,
+        actor,
+        TicketActivity.Kind.TAGS,
+        added=sorted(tag.name for tag in added),
+        removed=sorted({tag.name for tag in removed} | {name for name in remove if name not in known}),
+    )
     from tickets.services.complaints import complaint_start_clock, complaint_stop_clock
 
-    if any(known[name].is_complaint for name in add_names):
+    if any(tag.is_complaint for tag in added):
         complaint_start_clock(ticket=ticket)
-    elif (
-        any(known[name].is_complaint for name in remove_names if name in known)
-        and not ticket.tags.filter(is_complaint=True).exists()
-    ):
+    elif any(tag.is_complaint for tag in removed) and not ticket.tags.filter(is_complaint=True).exists():
         complaint_stop_clock(ticket=ticket)
     after_ticket_change(ticket=ticket, change="updated")
     return ticket

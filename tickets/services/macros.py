@@ -3,13 +3,16 @@
 The sandbox is a template engine of its own: no loaders, no built-in tags or filters except ``if`` /
 ``elif`` / ``else`` and the filters default, upper, lower, title and date, and a context of plain
 dicts and strings built here. A macro can therefore name only the placeholders below; nothing in it
-can reach a model, a setting or a file. Saving refuses any other tag, filter or placeholder; rendering
-reports every placeholder that would come out empty, so the agent sees it before anything is sent.
+can reach a model, a setting or a file. Saving refuses any other tag, filter or placeholder, a
+placeholder as a filter's argument, and a time of day printed from a date; rendering reports every
+placeholder that would come out empty, and any text that cannot render, so the agent sees it before
+anything is sent.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -31,7 +34,8 @@ from django.template.base import (
     VariableNode,
 )
 from django.template.defaulttags import IfNode, TemplateLiteral
-from django.utils import timezone, translation
+from django.utils import dateformat, timezone, translation
+from django.utils.formats import FORMAT_SETTINGS
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -41,6 +45,7 @@ from tickets.choices import Priority, TicketStatus
 from tickets.models import Macro, MacroTranslation, Message, Tag, Ticket
 from tickets.services.conversation import StaleTicketError, ticket_reply
 from tickets.services.lifecycle import ticket_lock, ticket_set_priority, ticket_set_tags
+from tickets.services.tags import tags_named
 
 PLACEHOLDERS = (
     "customer.first_name",
@@ -53,7 +58,11 @@ PLACEHOLDERS = (
 ALLOWED_TAG_ORDER = ("if", "elif", "else", "endif")
 ALLOWED_TAGS = frozenset(ALLOWED_TAG_ORDER)
 ALLOWED_FILTERS = ("default", "upper", "lower", "title", "date")
+# Placeholders whose value is a calendar date, not a moment: a time of day cannot be printed from them.
+DATE_PLACEHOLDERS = frozenset({"order.expected_delivery"})
 MANAGE_SETTINGS = "accounts.manage_settings"
+
+logger = logging.getLogger(__name__)
 
 # The sandbox engine's only library (passed to the engine by this module's dotted path).
 register = Library()
@@ -123,19 +132,58 @@ def _condition_expressions(condition: Any) -> Iterator[FilterExpression]:
         yield from _condition_expressions(operand)
 
 
-def _template_lookups(template: Template) -> set[str]:
-    names: set[str] = set()
+def _template_expressions(template: Template) -> Iterator[FilterExpression]:
+    """Every placeholder expression in the text: those printed and those inside {% if %} conditions."""
     # get_nodes_by_type returns only nodes of that type; the isinstance checks narrow the stubs' Node.
     for variable_node in template.nodelist.get_nodes_by_type(VariableNode):
         if isinstance(variable_node, VariableNode):
-            names.update(_expression_lookups(variable_node.filter_expression))
+            yield variable_node.filter_expression
     for if_node in template.nodelist.get_nodes_by_type(IfNode):
         if not isinstance(if_node, IfNode):
             continue
         for condition, _branch in if_node.conditions_nodelists:
-            for expression in _condition_expressions(condition):
-                names.update(_expression_lookups(expression))
+            yield from _condition_expressions(condition)
+
+
+def _template_lookups(template: Template) -> set[str]:
+    names: set[str] = set()
+    for expression in _template_expressions(template):
+        names.update(_expression_lookups(expression))
     return names
+
+
+def _time_specifiers(date_format: str) -> list[str]:
+    """The time-of-day letters in a date filter's format (a named format such as TIME_FORMAT is all time)."""
+    if date_format in FORMAT_SETTINGS:
+        return [date_format] if "TIME" in date_format else []
+    pieces = dateformat.re_formatchars.split(date_format)
+    return [piece for index, piece in enumerate(pieces) if index % 2 and hasattr(dateformat.TimeFormat, piece)]
+
+
+def _check_filter_arguments(template: Template) -> None:
+    """Filter arguments are quoted text; a date placeholder's format prints no time of day."""
+    for expression in _template_expressions(template):
+        name = _lookup(expression.var) if isinstance(expression.var, Variable) else None
+        for func, args in expression.filters:
+            for _is_lookup, arg in args:
+                if isinstance(arg, Variable) and (argument := _lookup(arg)) is not None:
+                    raise MacroTemplateError(
+                        _(
+                            "%(argument)s cannot be a filter's argument; write quoted text instead, "
+                            'such as default:"there".'
+                        )
+                        % {"argument": _braced(argument)}
+                    )
+                if func is defaultfilters.date and name in DATE_PLACEHOLDERS and isinstance(arg, str):
+                    found = _time_specifiers(arg)
+                    if found:
+                        raise MacroTemplateError(
+                            _(
+                                "%(placeholder)s is a date without a time of day; its date format cannot use "
+                                "%(specifiers)s. Use letters such as D j M Y."
+                            )
+                            % {"placeholder": _braced(name), "specifiers": ", ".join(found)}
+                        )
 
 
 def _compile(source: str) -> Template:
@@ -179,6 +227,7 @@ def macro_text_validate(source: str) -> None:
                 "known": ", ".join(_braced(name) for name in PLACEHOLDERS),
             }
         )
+    _check_filter_arguments(template)
 
 
 # --- Rendering for one ticket -----------------------------------------------------------------------
@@ -213,20 +262,11 @@ def _placeholder_values(*, ticket: Ticket, agent: User) -> dict[str, dict[str, A
         "order": {
             "number": order.number if order is not None else "",
             "tracking_link": shipment.tracking_url if shipment is not None else "",
-            "expected_delivery": expected,
+            "expected_delivery": expected if expected is not None else "",  # never printed as "None"
         },
         "ticket": {"number": str(ticket.number)},
         "agent": {"first_name": agent.first_name},
     }
-
-
-def _value_at(values: Mapping[str, Any], name: str) -> Any:
-    current: Any = values
-    for part in name.split("."):
-        if not isinstance(current, Mapping):
-            return None
-        current = current.get(part)
-    return current
 
 
 def _rendered_variable_nodes(nodelist: NodeList, context: Context) -> Iterator[VariableNode]:
@@ -246,19 +286,15 @@ def _rendered_variable_nodes(nodelist: NodeList, context: Context) -> Iterator[V
                     break
 
 
-def _has_default(expression: FilterExpression) -> bool:
-    return any(func is defaultfilters.default for func, _args in expression.filters)
-
-
-def _missing_placeholders(template: Template, context: Context, values: Mapping[str, Any]) -> tuple[str, ...]:
+def _missing_placeholders(template: Template, context: Context) -> tuple[str, ...]:
+    """Unknown placeholders, and those whose printed output is empty: what the customer would read is
+    what counts, after every filter (a default that is itself empty, a date of a text)."""
     missing = set(_template_lookups(template) - set(PLACEHOLDERS))
     with context.bind_template(template):
         for node in _rendered_variable_nodes(template.nodelist, context):
-            expression = node.filter_expression
-            if not isinstance(expression.var, Variable) or (name := _lookup(expression.var)) is None:
-                continue
-            if name in PLACEHOLDERS and not _has_default(expression) and _value_at(values, name) in (None, ""):
-                missing.add(name)
+            names = [name for name in _expression_lookups(node.filter_expression) if name in PLACEHOLDERS]
+            if names and not node.render(context).strip():
+                missing.update(names)
     return tuple(sorted(missing))
 
 
@@ -284,7 +320,8 @@ def _actions(macro: Macro) -> MacroActions:
 
 
 def macro_render(*, macro: Macro, ticket: Ticket, agent: User) -> RenderedMacro:
-    """The macro's text for this ticket in the customer's language, and what would still be empty."""
+    """The macro's text for this ticket in the customer's language when it has a translation, and what would
+    still be empty."""
     customer = ticket.customer
     source, used_language = _text_for_language(macro, customer.language)
     values = _placeholder_values(ticket=ticket, agent=agent)
@@ -295,12 +332,23 @@ def macro_render(*, macro: Macro, ticket: Ticket, agent: User) -> RenderedMacro:
         return RenderedMacro(
             text=source, missing_placeholders=(error.message,), actions=_actions(macro), language=used_language
         )
+    # Dates and numbers are written in the language of the text sent: the customer's (the variant they
+    # speak, pt-br for a pt translation) when a translation is used, else the desk's own.
     with (
-        translation.override(customer.language or settings.LANGUAGE_CODE),
+        translation.override(customer.language if used_language else settings.LANGUAGE_CODE),
         timezone.override(_customer_zone(customer.timezone)),
     ):
-        text = template.render(Context(values, autoescape=False)).strip()
-        missing = _missing_placeholders(template, Context(values, autoescape=False), values)
+        try:
+            text = template.render(Context(values, autoescape=False)).strip()
+            missing = _missing_placeholders(template, Context(values, autoescape=False))
+        except Exception as error:  # whatever a stored text trips on, the agent sees it instead
+            logger.warning("macro %s cannot be rendered for ticket %s: %r", macro.pk, ticket.pk, error)
+            problem = _("This macro cannot be rendered for this ticket, so nothing can be sent: %(error)s") % {
+                "error": error
+            }
+            return RenderedMacro(
+                text=source, missing_placeholders=(problem,), actions=_actions(macro), language=used_language
+            )
     return RenderedMacro(text=text, missing_placeholders=missing, actions=_actions(macro), language=used_language)
 
 
@@ -365,12 +413,10 @@ def _validated_actions(*, set_status: str, set_priority: str) -> None:
 
 
 def _tags_named(names: Iterable[str]) -> list[Tag]:
-    wanted = set(names)
-    tags = list(Tag.objects.filter(name__in=wanted))
-    unknown = sorted(wanted - {tag.name for tag in tags})
+    found, unknown = tags_named(names)
     if unknown:
         raise ApplicationError(_("Unknown contact reasons: %(names)s") % {"names": ", ".join(unknown)})
-    return tags
+    return sorted(set(found.values()), key=lambda tag: tag.pk)
 
 
 def _validated_translations(translations: Mapping[str, str]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from tickets.choices import MessageDirection, TicketStatus
 from tickets.events import after_ticket_change
 from tickets.models import Message, Ticket, TicketActivity
 from tickets.services.intake import ticket_on_created
-from tickets.services.lifecycle import ticket_touch
+from tickets.services.lifecycle import ticket_route_when_tagged, ticket_touch
 from tickets.status_effects import after_status_change
 
 
@@ -42,7 +42,10 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User, merge_customers
     if source.customer_id != target.customer_id:
         merged_customer = _merge_customers_of(source=source, target=target, actor=actor, allowed=merge_customers)
     moved = Message.objects.filter(ticket=source).update(ticket=target)
-    target.tags.add(*source.tags.all())
+    carried_tags = list(source.tags.exclude(pk__in=target.tags.all()))
+    target.tags.add(*carried_tags)
+    if carried_tags:
+        ticket_route_when_tagged(ticket=target)
     if target.order_id is None and source.order_id is not None:
         target.order_id = source.order_id
     target.last_message_at = max(target.last_message_at, source.last_message_at)

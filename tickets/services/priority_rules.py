@@ -4,8 +4,10 @@ A rule matches when every condition it fills in holds:
 
 - keywords: any one of them appears in the subject or the first message as a whole word or phrase,
   case-insensitively ("charged twice" matches "I was CHARGED  twice!", "refund" does not match
-  "refunded"). Quoted history is not searched: ``Message.body_text`` has it stripped already.
-  Scripts written without spaces (Chinese, Japanese, Korean, Thai) match as substrings there.
+  "refunded"); both are compared in NFKC and case-folded, so full-width and half-width forms,
+  "STRASSE" for "straße" and "İADE" for "iade" match. Quoted history is not searched:
+  ``Message.body_text`` has it stripped already. Scripts written without spaces (Chinese, Japanese,
+  Korean, Thai) match as substrings there, and a word next to one of their letters is a whole word.
 - is_vip_only: the customer is a VIP.
 - min_order_total: the ticket's linked order totals at least this much; a ticket with no linked
   order (the usual case at intake) uses the customer's largest order that was not cancelled. Totals
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -43,36 +46,55 @@ logger = logging.getLogger(__name__)
 PRIORITY_RANK: dict[str, int] = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
 
 # Letters of scripts written without spaces between words: a keyword edge in one of them gets no
-# word boundary, or "退款" would never match inside "我想退款".
-_UNSPACED_SCRIPT = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+# word boundary, or "退款" would never match inside "我想退款"; and a Latin keyword next to one of
+# them is at a word's edge, so "iphone" matches in "我的iPhone坏了".
+_UNSPACED_RANGES = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_UNSPACED_SCRIPT = re.compile(f"[{_UNSPACED_RANGES}]")
+# A letter, digit or underscore of a spaced script: what continues a word.
+_SPACED_WORD_CHAR = f"[^\\W{_UNSPACED_RANGES}]"
+# Invisible characters: a zero-width space separates words, the others (soft hyphen, joiners) join them.
+_INVISIBLE = {0x200B: " ", 0x00AD: None, 0x200C: None, 0x200D: None, 0x2060: None, 0xFEFF: None}
+
+
+def keyword_text_normalise(text: str) -> str:
+    """Text as keywords compare it: compatibility forms folded (full-width letters, half-width katakana),
+    any case (STRASSE, İADE), composed accents (an e with a separate accent is é, not e and a mark)."""
+    folded = unicodedata.normalize("NFKC", text.translate(_INVISIBLE)).casefold()
+    # The Turkish capital İ folds to i and a combining dot above; the dot is not part of the word.
+    return unicodedata.normalize("NFC", folded.replace("i\u0307", "i"))
 
 
 @lru_cache(maxsize=1024)
 def keyword_pattern(keyword: str) -> re.Pattern[str]:
-    """The regular expression a keyword or phrase matches: whole words, any spacing, any case."""
-    words = keyword.split()
+    """What a keyword or phrase matches in normalised text: whole words, any spacing."""
+    words = keyword_text_normalise(keyword).split()
     body = r"\s+".join(re.escape(word) for word in words)
-    start = "" if _UNSPACED_SCRIPT.match(words[0][0]) else r"(?<!\w)"
-    end = "" if _UNSPACED_SCRIPT.match(words[-1][-1]) else r"(?!\w)"
-    return re.compile(start + body + end, re.IGNORECASE)
+    start = "" if _UNSPACED_SCRIPT.match(words[0][0]) else f"(?<!{_SPACED_WORD_CHAR})"
+    end = "" if _UNSPACED_SCRIPT.match(words[-1][-1]) else f"(?!{_SPACED_WORD_CHAR})"
+    return re.compile(start + body + end)
 
 
 def keyword_found(*, keyword: str, text: str) -> bool:
-    return bool(keyword.strip()) and keyword_pattern(keyword.strip()).search(text) is not None
+    """Whether a keyword appears in raw text (normalised here; rules normalise a ticket's text once)."""
+    return _keyword_in(keyword=keyword, normalised_text=keyword_text_normalise(text))
+
+
+def _keyword_in(*, keyword: str, normalised_text: str) -> bool:
+    return bool(keyword.strip()) and keyword_pattern(keyword.strip()).search(normalised_text) is not None
 
 
 @dataclass(frozen=True)
 class TicketFacts:
     """What priority rules look at, gathered once per ticket."""
 
-    text: str
+    text: str  # normalised for keywords
     channel: str
     is_vip: bool
     order_total: Decimal | None
 
 
 def priority_rule_matches(*, rule: PriorityRule, facts: TicketFacts) -> bool:
-    if rule.keywords and not any(keyword_found(keyword=keyword, text=facts.text) for keyword in rule.keywords):
+    if rule.keywords and not any(_keyword_in(keyword=keyword, normalised_text=facts.text) for keyword in rule.keywords):
         return False
     if rule.is_vip_only and not facts.is_vip:
         return False
@@ -99,7 +121,7 @@ def _facts(*, ticket: Ticket, first_message: Message, rules: list[PriorityRule])
     body = first_message.body_text or strip_tags(first_message.body_html)
     needs_order = any(rule.min_order_total is not None for rule in rules)
     return TicketFacts(
-        text=f"{ticket.subject}\n{body}",
+        text=keyword_text_normalise(f"{ticket.subject}\n{body}"),
         channel=ticket.channel,
         is_vip=ticket.customer.is_vip,
         order_total=ticket_order_total(ticket=ticket) if needs_order else None,

@@ -3,10 +3,14 @@
 - Team. The first active routing rule by position whose filled-in conditions all hold (channel, any
   of its tags, the customer's language, priority; an empty condition matches anything) names the
   team, unless the ticket already has one. No matching rule: the ticket stays in the general queue.
+  A new ticket has no contact reasons yet, so a ticket without a team is routed again after
+  contact reasons are added to it.
 - Agent. If the team's auto-assignment switch is on, an agent who is a member of the team, is
-  AVAILABLE and has spare capacity takes the ticket: speakers of the customer's language first when
-  the team's rule is about languages, then the least loaded, then whoever was assigned least
-  recently (never assigned first). Nobody free: the ticket waits unassigned in the team's queue.
+  AVAILABLE and has spare capacity takes the ticket, unless older tickets wait in the team's queue:
+  then the free slots go to the oldest first, as when capacity frees up. Among agents, speakers of
+  the customer's language first when the team's rule is about languages, then the least loaded,
+  then whoever was assigned least recently (never assigned first). Nobody free: the ticket waits
+  unassigned in the team's queue.
 - Load. An agent's load is the number of tickets assigned to them that are new, open or on hold.
   Pending tickets do not count: they wait on the customer, and capacity is for work the agent can
   do now. A customer's reply reopens a pending ticket and it counts again, so an agent can
@@ -27,7 +31,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +44,7 @@ from django.utils.translation import gettext as _
 from accounts.choices import Availability
 from accounts.models import AgentProfile, Team, User
 from helpdesk.core.exceptions import ApplicationError
+from helpdesk.core.languages import supported_languages
 from tickets.choices import Channel, Priority, TicketStatus
 from tickets.events import after_ticket_change
 from tickets.models import RoutingRule, Tag, Ticket, TicketActivity
@@ -54,7 +58,6 @@ COUNTED_STATUSES = frozenset({TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.
 WAITING_STATUSES = COUNTED_STATUSES
 WAITING_BATCH_SIZE = 100
 _NEVER = datetime.min.replace(tzinfo=UTC)
-_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 
 
 def language_matches(*, language: str, codes: Iterable[str]) -> bool:
@@ -210,26 +213,6 @@ def _assign(*, ticket: Ticket, assignee: User, is_announced: bool) -> None:
         after_ticket_change(ticket=ticket, change="updated")
 
 
-# Runs inside the caller's transaction when there is one; a savepoint would only cost round trips.
-@transaction.atomic(savepoint=False)
-def ticket_auto_assign(
-    *, ticket: Ticket, team: Team, preferred_language: str | None = None, is_announced: bool = False
-) -> User | None:
-    """Give a ticket of ``team`` to its best free agent; None when nobody is free (it then waits).
-
-    ``ticket`` is one the caller holds: created in this transaction, or locked. It is updated in place.
-    """
-    if ticket.assignee_id is not None or not team.is_auto_assignment_enabled:
-        return None
-    pool = AgentPool.lock(team=team)
-    slot = pool.pick(language=preferred_language)
-    if slot is None:
-        return None
-    pool.take(slot)
-    _assign(ticket=ticket, assignee=slot.profile.user, is_announced=is_announced)
-    return slot.profile.user
-
-
 @dataclass(frozen=True)
 class RoutingOutcome:
     team: Team | None
@@ -267,10 +250,54 @@ def ticket_route(*, ticket: Ticket) -> RoutingOutcome:
         )
     if ticket.assignee_id is not None or not team.is_auto_assignment_enabled:
         return RoutingOutcome(team=team, rule=rule, assignee=ticket.assignee)
-    assignee = ticket_auto_assign(
-        ticket=ticket, team=team, preferred_language=_preferred_language(ticket=ticket, team=team, rule=rule)
-    )
+    assignee = _assign_behind_the_queue(ticket=ticket, team=team, rule=rule)
     return RoutingOutcome(team=team, rule=rule, assignee=assignee)
+
+
+def _assign_behind_the_queue(*, ticket: Ticket, team: Team, rule: RoutingRule | None) -> User | None:
+    """A new ticket takes a free slot only when nobody in the team's queue has waited longer.
+
+    The locks are the queue's: the agents' rows first, then the waiting tickets oldest first (skipping
+    any someone is changing). With others waiting, the free slots go to the oldest; the new ticket,
+    the newest of all, gets one only if some are left.
+    """
+    pool = AgentPool.lock(team=team)
+    room = min(pool.free_slots(), WAITING_BATCH_SIZE)
+    if not room:
+        return None
+    waiting = _waiting_tickets(team=team, limit=room)
+    if all(waiting_ticket.pk == ticket.pk for waiting_ticket in waiting):
+        slot = pool.pick(language=_preferred_language(ticket=ticket, team=team, rule=rule))
+        if slot is None:
+            return None
+        pool.take(slot)
+        _assign(ticket=ticket, assignee=slot.profile.user, is_announced=False)
+        return slot.profile.user
+    # The caller holds the new ticket and announces it itself; the others are announced as assigned.
+    _hand_out(pool=pool, team=team, waiting=[ticket if row.pk == ticket.pk else row for row in waiting], new=ticket)
+    return ticket.assignee
+
+
+@transaction.atomic
+def ticket_route_after_tagging(*, ticket_id: int) -> RoutingOutcome | None:
+    """Route a ticket that was given contact reasons while it had no team; None when it is not routed.
+
+    Idempotent: a ticket that has a team by now (routed already, or put in one by hand), was merged
+    or is finished is left as it is; one that still matches no rule stays in the general queue.
+    """
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").filter(pk=ticket_id).first()
+    if (
+        ticket is None
+        or ticket.team_id is not None
+        or ticket.merged_into_id is not None
+        or ticket.status in (TicketStatus.SOLVED, TicketStatus.CLOSED)
+    ):
+        return None
+    outcome = ticket_route(ticket=ticket)
+    if outcome.team is None:
+        return None
+    after_ticket_change(ticket=ticket, change="updated")
+    return outcome
 
 
 # --- The waiting queue ----------------------------------------------------------------------------
@@ -285,15 +312,24 @@ def _assign_waiting_batch(*, team_id: int) -> int:
     room = min(pool.free_slots(), WAITING_BATCH_SIZE)
     if not room:
         return 0
-    # Oldest first; a ticket someone is changing right now is skipped, not waited for.
-    waiting = list(
+    waiting = _waiting_tickets(team=team, limit=room)
+    if not waiting:
+        return 0
+    return _hand_out(pool=pool, team=team, waiting=waiting)
+
+
+def _waiting_tickets(*, team: Team, limit: int) -> list[Ticket]:
+    """The team's unassigned tickets, oldest first, locked; one someone is changing is skipped, not waited for."""
+    return list(
         Ticket.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("customer", "team")
         .filter(team=team, assignee__isnull=True, status__in=WAITING_STATUSES, merged_into__isnull=True)
-        .order_by("created_at", "id")[:room]
+        .order_by("created_at", "id")[:limit]
     )
-    if not waiting:
-        return 0
+
+
+def _hand_out(*, pool: AgentPool, team: Team, waiting: list[Ticket], new: Ticket | None = None) -> int:
+    """Give ``waiting`` (oldest first) to the pool's free agents until they are full; returns how many."""
     team_codes = [
         code
         for codes in RoutingRule.objects.filter(team=team, is_active=True).values_list("languages", flat=True)
@@ -306,7 +342,7 @@ def _assign_waiting_batch(*, team_id: int) -> int:
         if slot is None:
             break
         pool.take(slot)
-        _assign(ticket=ticket, assignee=slot.profile.user, is_announced=True)
+        _assign(ticket=ticket, assignee=slot.profile.user, is_announced=ticket is not new)
         assigned += 1
     return assigned
 
@@ -380,13 +416,8 @@ def _clean_codes(*, values: Iterable[str], allowed: Iterable[str], what: str) ->
 
 
 def _clean_languages(languages: Iterable[str]) -> list[str]:
-    cleaned = list(dict.fromkeys(code.strip().lower() for code in languages if code.strip()))
-    wrong = [code for code in cleaned if not _LANGUAGE_CODE.match(code)]
-    if wrong:
-        raise ApplicationError(
-            _("Not a language code: %(codes)s (use codes such as en, es, pt-br)") % {"codes": ", ".join(wrong)}
-        )
-    return cleaned
+    # Stored as customers' languages are, or "pt-BR" would never match a customer stored as "pt".
+    return supported_languages(languages)
 
 
 def _save_rule(
