@@ -29,3 +29,10 @@ def sla_after_customer_message(*, ticket: Ticket, received_at: datetime) -> None
     from tickets.services.sla import sla_record_customer_message
 
     sla_record_customer_message(ticket=ticket, received_at=received_at)
+
+
+def sla_after_priority_change(*, ticket: Ticket) -> None:
+    """Another priority may mean another policy: its targets are refitted (the ticket is locked)."""
+    from tickets.services.sla import sla_follow_policy
+
+    sla_follow_policy(ticket=ticket, at=timezone.now())

@@ -30,10 +30,11 @@ from tickets.models import (
 from tickets.services.acknowledgement import acknowledgement_text
 from tickets.services.conversation import ticket_reply
 from tickets.services.ingest import InboundMessage, ingest
-from tickets.services.lifecycle import ticket_change_status
+from tickets.services.lifecycle import ticket_change_status, ticket_set_priority
 from tickets.services.sla import (
     CalendarChoice,
     sla_calendar_for,
+    sla_follow_policy,
     sla_mark_breaches,
     sla_policy_for,
     sla_send_warnings,
@@ -463,6 +464,149 @@ def test_a_customer_replying_to_a_pending_ticket_resumes_its_clocks():
     assert ticket.status == S.OPEN
     assert all(target.due_at is not None for target in targets(ticket).values())
     assert ticket.sla_next_due_at == targets(ticket)[K.FIRST_RESPONSE].due_at
+
+
+# --- A change of priority ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def urgent_and_rest():
+    calendar = office_calendar()
+    return {
+        "urgent": policy(
+            position=0,
+            priorities=[Priority.URGENT],
+            first_response_minutes=180,
+            resolution_minutes=600,
+            calendar=calendar,
+        ),
+        "rest": policy(position=1, first_response_minutes=480, resolution_minutes=960, calendar=calendar),
+    }
+
+
+def test_raising_the_priority_refits_the_running_targets_to_the_new_policy_from_their_start(agent):
+    urgent = policy(position=0, priorities=[Priority.URGENT], first_response_minutes=60, resolution_minutes=240)
+    policy(position=1, first_response_minutes=24 * 60, resolution_minutes=48 * 60)
+    ticket = TicketFactory(status=S.OPEN, priority=Priority.NORMAL)
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=ticket.created_at - timedelta(minutes=30))
+    ticket.refresh_from_db()
+    sla_start(ticket=ticket)
+
+    ticket_set_priority(ticket_id=ticket.pk, priority=Priority.URGENT, actor=agent)
+
+    first, resolution = targets(ticket)[K.FIRST_RESPONSE], targets(ticket)[K.RESOLUTION]
+    assert (first.policy, first.started_at, first.due_at) == (
+        urgent,
+        ticket.created_at,
+        ticket.created_at + timedelta(hours=1),
+    )
+    assert (resolution.policy, resolution.due_at) == (urgent, ticket.created_at + timedelta(hours=4))
+    assert next_due(ticket) == ticket.created_at + timedelta(hours=1)
+
+
+def test_a_refitted_target_keeps_the_business_time_it_used_and_not_the_time_it_stood_paused(urgent_and_rest):
+    ticket = ticket_created(berlin(2025, 1, 13, 9, 0), status=S.OPEN)  # Monday
+    sla_start(ticket=ticket)
+    change_status(ticket, S.PENDING, berlin(2025, 1, 13, 10, 0))
+    change_status(ticket, S.OPEN, berlin(2025, 1, 13, 14, 0))
+    ticket.priority = Priority.URGENT
+
+    sla_follow_policy(ticket=ticket, at=berlin(2025, 1, 13, 15, 0))
+
+    first, resolution = targets(ticket)[K.FIRST_RESPONSE], targets(ticket)[K.RESOLUTION]
+    # 2 business hours used (09-10, 14-15): 1h of the urgent 3h is left, 8h of its 10h.
+    assert (first.policy, first.due_at) == (urgent_and_rest["urgent"], berlin(2025, 1, 13, 16, 0))
+    assert (resolution.policy, resolution.due_at) == (urgent_and_rest["urgent"], berlin(2025, 1, 14, 15, 0))
+    assert next_due(ticket) == berlin(2025, 1, 13, 16, 0)
+
+
+def test_a_paused_target_is_refitted_and_one_whose_new_allowance_ran_out_is_breached(urgent_and_rest):
+    ticket = ticket_created(berlin(2025, 1, 13, 9, 0), status=S.OPEN)
+    sla_start(ticket=ticket)
+    change_status(ticket, S.PENDING, berlin(2025, 1, 13, 13, 0))  # 4 business hours used
+    ticket.priority = Priority.URGENT
+
+    sla_follow_policy(ticket=ticket, at=berlin(2025, 1, 14, 9, 0))
+
+    first, resolution = targets(ticket)[K.FIRST_RESPONSE], targets(ticket)[K.RESOLUTION]
+    assert (first.due_at, first.remaining_business_seconds, first.breached_at) == (None, 0, berlin(2025, 1, 13, 12, 0))
+    assert (resolution.due_at, resolution.remaining_business_seconds, resolution.breached_at) == (None, 6 * 3600, None)
+    assert sla_mark_breaches(now=berlin(2025, 1, 14, 9, 5)) == 1  # the breach is escalated, once
+
+
+def test_a_running_target_whose_new_allowance_ran_out_is_due_when_it_did(urgent_and_rest, notifications):
+    ticket = ticket_created(berlin(2025, 1, 13, 9, 0), status=S.OPEN)
+    sla_start(ticket=ticket)
+    ticket.priority = Priority.URGENT
+
+    sla_follow_policy(ticket=ticket, at=berlin(2025, 1, 13, 13, 0))
+
+    assert targets(ticket)[K.FIRST_RESPONSE].due_at == berlin(2025, 1, 13, 12, 0)
+    assert sla_mark_breaches(now=berlin(2025, 1, 13, 13, 1)) == 1
+    assert targets(ticket)[K.FIRST_RESPONSE].breached_at == berlin(2025, 1, 13, 12, 0)
+
+
+def test_met_and_breached_targets_keep_their_times_when_the_policy_changes(urgent_and_rest, agent):
+    ticket = ticket_created(berlin(2025, 1, 13, 9, 0), status=S.OPEN, assignee=agent)
+    sla_start(ticket=ticket)
+    sla_after_agent_reply(ticket=ticket, replied_at=berlin(2025, 1, 13, 10, 0))
+    assert sla_mark_breaches(now=berlin(2025, 1, 15, 10, 0)) == 1  # resolution was due Tuesday 17:00
+    before = targets(ticket)
+    ticket.refresh_from_db()
+    ticket.priority = Priority.URGENT
+
+    sla_follow_policy(ticket=ticket, at=berlin(2025, 1, 15, 11, 0))
+
+    after = targets(ticket)
+    for kind in (K.FIRST_RESPONSE, K.RESOLUTION):
+        assert (after[kind].due_at, after[kind].met_at, after[kind].breached_at) == (
+            before[kind].due_at,
+            before[kind].met_at,
+            before[kind].breached_at,
+        )
+        assert after[kind].policy == urgent_and_rest["urgent"]  # the next cycle works by the ticket's policy
+
+
+def test_a_target_the_new_policy_does_not_set_stops_and_one_it_sets_starts_from_creation():
+    policy(position=0, priorities=[Priority.URGENT], resolution_minutes=120)
+    policy(position=1, first_response_minutes=60)
+    ticket = ticket_created(utc(2025, 1, 13, 9, 0), status=S.OPEN)
+    sla_start(ticket=ticket)
+    ticket.priority = Priority.URGENT
+
+    sla_follow_policy(ticket=ticket, at=utc(2025, 1, 13, 9, 30))
+
+    assert list(SlaTarget.objects.filter(ticket=ticket).values_list("kind", "started_at", "due_at")) == [
+        (K.RESOLUTION, utc(2025, 1, 13, 9, 0), utc(2025, 1, 13, 11, 0))
+    ]
+    assert next_due(ticket) == utc(2025, 1, 13, 11, 0)
+
+
+def test_the_same_policy_after_a_priority_change_leaves_every_target_alone(agent):
+    policy(first_response_minutes=60, warning_minutes=30)
+    ticket = ticket_created(utc(2025, 1, 13, 9, 0), status=S.OPEN, assignee=agent)
+    sla_start(ticket=ticket)
+    SlaTarget.objects.filter(ticket=ticket).update(assignee_warned_at=utc(2025, 1, 13, 9, 35))
+    before = list(SlaTarget.objects.filter(ticket=ticket).values())
+
+    ticket_set_priority(ticket_id=ticket.pk, priority=Priority.HIGH, actor=agent)
+
+    assert list(SlaTarget.objects.filter(ticket=ticket).values()) == before
+
+
+def test_a_breach_raises_the_priority_but_keeps_the_policy_so_it_never_raises_again_by_itself():
+    normal = policy(position=1, first_response_minutes=60, resolution_minutes=600)
+    policy(position=0, priorities=[Priority.HIGH], first_response_minutes=30, resolution_minutes=60)
+    ticket = ticket_created(utc(2025, 1, 13, 9, 0), status=S.OPEN)
+    sla_start(ticket=ticket)
+
+    assert sla_mark_breaches(now=utc(2025, 1, 13, 10, 30)) == 1
+    assert sla_mark_breaches(now=utc(2025, 1, 13, 10, 31)) == 0
+
+    ticket.refresh_from_db()
+    assert ticket.priority == Priority.HIGH
+    resolution = targets(ticket)[K.RESOLUTION]
+    assert (resolution.policy, resolution.due_at) == (normal, utc(2025, 1, 13, 19, 0))
 
 
 # --- Warnings ----------------------------------------------------------------------------------------

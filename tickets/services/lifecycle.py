@@ -89,6 +89,9 @@ def ticket_set_priority(*, ticket_id: int, priority: str, actor: User | None) ->
         previous, ticket.priority = ticket.priority, priority
         ticket_touch(ticket=ticket, fields=["priority"], is_conversation_change=False)
         _record(ticket, actor, TicketActivity.Kind.PRIORITY, before=previous, after=priority)
+        from tickets.sla_hooks import sla_after_priority_change
+
+        sla_after_priority_change(ticket=ticket)
         after_ticket_change(ticket=ticket, change="updated")
     return ticket
 

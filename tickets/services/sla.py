@@ -183,6 +183,69 @@ def _reopen(target: SlaTarget, *, at: datetime, schedule: Schedule) -> None:
     target.remaining_business_seconds = None
 
 
+_ALLOWANCE_FIELDS: dict[str, str] = {
+    Kind.FIRST_RESPONSE: "first_response_minutes",
+    Kind.NEXT_RESPONSE: "next_response_minutes",
+    Kind.RESOLUTION: "resolution_minutes",
+}
+
+
+def _allowance(policy: SlaPolicy | None, kind: str) -> int | None:
+    """The business seconds a policy gives a target of this kind; None when it sets no such target."""
+    minutes = getattr(policy, _ALLOWANCE_FIELDS[kind]) if policy is not None else None
+    return minutes * 60 if minutes is not None else None
+
+
+def _is_settled(target: SlaTarget, *, at: datetime) -> bool:
+    """Met, or breached (recorded, or past due and not yet seen by the breach job): its times are history."""
+    return (
+        target.met_at is not None
+        or target.breached_at is not None
+        or (target.due_at is not None and target.due_at <= at)
+    )
+
+
+def _refit(
+    target: SlaTarget,
+    *,
+    old_seconds: int | None,
+    new_seconds: int,
+    at: datetime,
+    old_schedule: Schedule,
+    new_schedule: Schedule,
+) -> None:
+    """Give an unmet target a new allowance counted from its start: the business time it has used stays
+    used, and the time it stood paused (pending, on hold) still does not count."""
+    as_of = at if _is_running(target) else (target.paused_at or at)
+    since_start = business_seconds_between(old_schedule, target.started_at, as_of)
+    if old_seconds is None:  # its policy was deleted: all the business time since its start counts
+        used = since_start
+    elif _is_running(target):
+        assert target.due_at is not None  # noqa: S101 - running
+        used = old_seconds - business_seconds_between(old_schedule, at, target.due_at)
+    else:
+        used = old_seconds - (target.remaining_business_seconds or 0)
+    used = max(used, 0)
+    left = new_seconds - used
+    paused = max(since_start - used, 0)
+    if left > 0 and not _is_running(target):
+        target.remaining_business_seconds = left
+    elif left > 0 and new_schedule != old_schedule:
+        # Another calendar: what is left of the allowance counts by the new one from now.
+        target.due_at = add_business_time(new_schedule, at, left)
+    else:
+        # Counted from the start, the due time is exact to the second; past ``as_of`` when the new
+        # allowance ran out before then.
+        due_at = add_business_time(old_schedule, target.started_at, new_seconds + paused)
+        if _is_running(target):
+            target.due_at = min(due_at, as_of) if left <= 0 else due_at  # an overdue one is the breach job's
+        else:
+            target.remaining_business_seconds = 0
+            target.breached_at = min(due_at, as_of)
+    # A new due time has its own warning window.
+    target.assignee_warned_at = target.lead_warned_at = None
+
+
 def _restart(target: SlaTarget, *, policy: SlaPolicy, at: datetime, seconds: int, schedule: Schedule) -> None:
     """A fresh cycle of the same kind: nothing of the last one (met, breached, warned) carries over."""
     target.policy = policy
@@ -227,6 +290,7 @@ def _targets_of(ticket: Ticket) -> dict[str, SlaTarget]:
 
 
 def _policy_of(targets: Iterable[SlaTarget]) -> SlaPolicy | None:
+    # Every target of a ticket points to the policy the ticket works by now (sla_follow_policy moves them all).
     return next((target.policy for target in targets if target.policy is not None), None)
 
 
@@ -341,6 +405,65 @@ def sla_record_customer_message(*, ticket: Ticket, received_at: datetime) -> Non
         )
         changed.append(next_response)
         changed += _follow_status(ticket=ticket, targets=[next_response], at=received_at, schedule=schedule)
+    _save(ticket=ticket, targets=targets.values(), changed=changed)
+
+
+# Runs inside the caller's transaction when there is one; a savepoint would only cost round trips.
+@transaction.atomic(savepoint=False)
+def sla_follow_policy(*, ticket: Ticket, at: datetime) -> None:
+    """The ticket's priority changed: pick its policy again and, when another applies, refit each target
+    still running or paused to the new policy's allowance from the target's start (met and breached
+    targets keep their times). A target the new policy does not set stops; one it sets that the ticket
+    never had starts from the ticket's creation, if still owed. The ticket is locked."""
+    targets = _targets_of(ticket)
+    old_policy = _policy_of(targets.values())
+    new_policy = sla_policy_for(ticket=ticket)
+    if (old_policy.pk if old_policy else None) == (new_policy.pk if new_policy else None):
+        return
+    old_schedule = _lazy_schedule(ticket=ticket, policy=old_policy)
+    new_schedule = _lazy_schedule(ticket=ticket, policy=new_policy)
+    changed: list[SlaTarget] = []
+    stopped: list[SlaTarget] = []
+    for target in targets.values():
+        new_seconds = _allowance(new_policy, target.kind)
+        if not _is_settled(target, at=at):
+            if new_seconds is None:
+                stopped.append(target)
+                continue
+            _refit(
+                target,
+                old_seconds=_allowance(old_policy, target.kind),
+                new_seconds=new_seconds,
+                at=at,
+                old_schedule=old_schedule(),
+                new_schedule=new_schedule(),
+            )
+        target.policy = new_policy
+        changed.append(target)
+    if stopped:
+        SlaTarget.objects.filter(pk__in=[target.pk for target in stopped]).delete()
+        for target in stopped:
+            del targets[target.kind]
+    if new_policy is not None:
+        owed = {
+            Kind.FIRST_RESPONSE: ticket.first_agent_reply_at is None,
+            Kind.RESOLUTION: ticket.status not in STOPPED_STATUSES,
+        }
+        started: list[SlaTarget] = []
+        for kind, is_owed in owed.items():
+            seconds = _allowance(new_policy, kind)
+            if seconds is None or kind in targets or not is_owed:
+                continue
+            target = targets[kind] = SlaTarget(
+                ticket=ticket,
+                policy=new_policy,
+                kind=kind,
+                started_at=ticket.created_at,
+                due_at=add_business_time(new_schedule(), ticket.created_at, seconds),
+            )
+            started.append(target)
+        changed += started
+        changed += _follow_status(ticket=ticket, targets=started, at=at, schedule=new_schedule)
     _save(ticket=ticket, targets=targets.values(), changed=changed)
 
 
@@ -509,6 +632,8 @@ def _breachable_targets(now: datetime) -> Q:
 
 
 def _raise_priority(*, ticket: Ticket, target: SlaTarget) -> None:
+    """A breach raises the priority a step but keeps the ticket's policy: picking the stricter policy of
+    the new priority would make its other targets overdue at once, and each breach would raise it again."""
     raised = RAISED_PRIORITY.get(Priority(ticket.priority))
     if raised is None:
         return
