@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from accounts.choices import Role
 from helpdesk.core.exceptions import ApplicationError
@@ -322,6 +322,21 @@ def test_a_complaint_gets_a_thirty_day_clock_and_one_extension_notice(agent):
     assert ticket.complaint_due_at > due
     notice = Message.objects.get(ticket=ticket, direction=MessageDirection.OUTBOUND)
     assert "more time" in notice.body_text
+
+
+def test_a_complaint_recognised_after_its_deadline_is_promised_a_date_ahead_of_now(agent):
+    now = timezone.now()
+    ticket = _ticket()
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=now - timedelta(days=60))
+    TagFactory(name="complaint", is_complaint=True)
+    ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["complaint"])
+
+    assert complaints_send_extension_notices(now=now) == 1
+
+    ticket.refresh_from_db()
+    assert ticket.complaint_due_at == now + timedelta(days=14)
+    notice = Message.objects.get(ticket=ticket, direction=MessageDirection.OUTBOUND)
+    assert formats.date_format(now + timedelta(days=14), "DATE_FORMAT") in notice.body_text
 
 
 def test_a_complaint_reason_removed_again_stops_the_clock_and_no_notice_goes_out(agent):

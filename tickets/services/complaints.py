@@ -17,7 +17,12 @@ COMPLAINT_RESOLUTION_DAYS = 30
 
 
 def complaint_start_clock(*, ticket: Ticket) -> None:
-    """Start the 30-day clock from when the customer first wrote, once per ticket."""
+    """Start the 30-day clock from when the customer first wrote, once per ticket.
+
+    Not from when the complaint reason was added: the customer was owed an answer from their message,
+    and a late tag must not buy time. A complaint tagged after its deadline gets its notice, with a
+    date ahead of now, on the next run of ``complaints_send_extension_notices``.
+    """
     if ticket.complaint_due_at is None:
         ticket.complaint_due_at = ticket.created_at + timedelta(days=COMPLAINT_RESOLUTION_DAYS)
         Ticket.objects.filter(pk=ticket.pk, complaint_due_at__isnull=True).update(
@@ -62,7 +67,8 @@ def complaints_send_extension_notices(*, now: datetime | None = None) -> int:
             if ticket.complaint_extension_sent_at is not None or ticket.status not in UNRESOLVED_STATUSES:
                 continue
             assert ticket.complaint_due_at is not None  # noqa: S101 - filtered above
-            new_date = ticket.complaint_due_at + timedelta(days=extension_days)
+            # A deadline already past (the complaint was recognised late) is extended from now.
+            new_date = max(ticket.complaint_due_at, now) + timedelta(days=extension_days)
             message_create_outbound(
                 ticket=ticket, body_text=complaint_extension_text(ticket=ticket, new_date=new_date), is_automatic=True
             )
