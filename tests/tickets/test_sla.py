@@ -902,7 +902,7 @@ def test_the_acknowledgement_says_when_the_first_reply_is_due():
     text = acknowledgement_text(ticket=ticket)
 
     assert targets(ticket)[K.FIRST_RESPONSE].due_at == berlin(2025, 1, 13, 12, 30)
-    assert "An agent will reply by Monday 12:30 p.m. at the latest." in text
+    assert "An agent will reply by Monday 12:30 p.m. (Europe/Berlin) at the latest." in text
     assert "as soon as possible" not in text
 
 
@@ -913,10 +913,41 @@ def test_the_expected_reply_time_is_in_the_customers_language():
     assert "12:30" in text
 
 
+def test_the_named_time_zone_follows_the_customers_language():
+    text = acknowledgement_text(ticket=acknowledged_ticket(language="ja"))
+
+    assert "12:30\uff08Europe/Berlin\uff09" in text  # full-width parentheses
+
+
 def test_the_expected_reply_time_is_in_the_customers_time_zone():
     text = acknowledgement_text(ticket=acknowledged_ticket(zone="America/New_York"))
 
-    assert "Monday 6:30 a.m." in text
+    assert "Monday 6:30 a.m. (America/New_York)" in text
+
+
+@pytest.mark.parametrize("zone", ["UTC", "", "Not/AZone"])
+def test_for_a_customer_whose_zone_is_unknown_the_reply_time_is_in_the_calendars_zone_and_names_it(zone):
+    text = acknowledgement_text(ticket=acknowledged_ticket(zone=zone))
+
+    assert "An agent will reply by Monday 12:30 p.m. (Europe/Berlin) at the latest." in text
+
+
+def test_the_calendars_zone_is_the_teams_when_the_policy_has_no_calendar():
+    team = TeamFactory()
+    CalendarAssignment.objects.create(calendar=office_calendar(zone="America/New_York"), team=team)
+    policy(first_response_minutes=60)
+    ticket = ticket_created(berlin(2025, 1, 10, 16, 30), team=team)  # 10:30 in New York
+    sla_start(ticket=ticket)
+
+    assert "reply by Friday 11:30 a.m. (America/New_York) at the latest" in acknowledgement_text(ticket=ticket)
+
+
+def test_around_the_clock_the_reply_time_of_a_customer_whose_zone_is_unknown_is_in_utc():
+    policy(first_response_minutes=60)
+    ticket = ticket_created(utc(2025, 1, 10, 16, 30))
+    sla_start(ticket=ticket)
+
+    assert "reply by Friday 5:30 p.m. (UTC) at the latest" in acknowledgement_text(ticket=ticket)
 
 
 def test_a_reply_due_more_than_a_week_ahead_gives_the_date():
@@ -927,7 +958,7 @@ def test_a_reply_due_more_than_a_week_ahead_gives_the_date():
     ticket = ticket_created(berlin(2025, 1, 10, 16, 30), customer=CustomerFactory(timezone="Europe/Berlin"))
     sla_start(ticket=ticket)
 
-    assert "reply by Jan. 20, 2025 9:30 a.m. at the latest" in acknowledgement_text(ticket=ticket)
+    assert "reply by Jan. 20, 2025 9:30 a.m. (Europe/Berlin) at the latest" in acknowledgement_text(ticket=ticket)
 
 
 def test_without_an_sla_the_acknowledgement_says_as_soon_as_possible():

@@ -14,10 +14,10 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from tickets.business_hours import ALWAYS_OPEN, Schedule, add_business_time, business_seconds_between
@@ -94,7 +94,25 @@ class CalendarChoice:
 
 def sla_calendar_for(*, choice: CalendarChoice) -> BusinessCalendar | None:
     """The calendar (intervals and holidays prefetched) a ticket works by; None means around the clock."""
-    calendars = BusinessCalendar.objects.prefetch_related("intervals", "holidays")
+    return _calendars_for(choice).prefetch_related("intervals", "holidays").first()
+
+
+def sla_time_zone_for(*, ticket: Ticket, policy: SlaPolicy | None = None) -> ZoneInfo | None:
+    """The time zone of the business calendar that counts the ticket's SLA (by ``policy``, else the policy
+    of its targets or the one that applies now); None when it works around the clock or the zone is invalid."""
+    if policy is None:
+        policy = _policy_of(SlaTarget.objects.filter(ticket=ticket, policy__isnull=False).select_related("policy")[:1])
+        policy = policy or sla_policy_for(ticket=ticket)
+    name = _calendars_for(CalendarChoice.of(ticket=ticket, policy=policy)).values_list("timezone", flat=True).first()
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _calendars_for(choice: CalendarChoice) -> QuerySet[BusinessCalendar]:
+    """The calendar a ticket works by, as a query for at most one row."""
+    calendars = BusinessCalendar.objects.all()
     calendar_id = choice.policy_calendar_id
     if calendar_id is None:
         by_team_or_channel = Q(channel=choice.channel)
@@ -105,8 +123,8 @@ def sla_calendar_for(*, choice: CalendarChoice) -> BusinessCalendar | None:
         ranked = sorted(assignments, key=lambda row: row[0] is None)
         calendar_id = ranked[0][1] if ranked else None
     if calendar_id is None:
-        return calendars.filter(is_default=True).first()
-    return calendars.filter(pk=calendar_id).first()
+        return calendars.filter(is_default=True)
+    return calendars.filter(pk=calendar_id)
 
 
 def sla_schedule_for(*, choice: CalendarChoice) -> Schedule:
@@ -467,13 +485,9 @@ def sla_follow_policy(*, ticket: Ticket, at: datetime) -> None:
     _save(ticket=ticket, targets=targets.values(), changed=changed)
 
 
-def sla_first_response_due_at(*, ticket: Ticket) -> datetime | None:
-    """When the customer can expect the first reply, if a first-response clock is running."""
-    return (
-        SlaTarget.objects.filter(_RUNNING, ticket=ticket, kind=Kind.FIRST_RESPONSE)
-        .values_list("due_at", flat=True)
-        .first()
-    )
+def sla_first_response_running(*, ticket: Ticket) -> SlaTarget | None:
+    """The first-response target (with its policy) when its clock runs: when the customer can expect a reply."""
+    return SlaTarget.objects.filter(_RUNNING, ticket=ticket, kind=Kind.FIRST_RESPONSE).select_related("policy").first()
 
 
 # --- Warnings and breaches (periodic) ------------------------------------------------------------
