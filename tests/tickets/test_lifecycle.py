@@ -1,5 +1,5 @@
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -8,11 +8,11 @@ from django.utils import formats, timezone
 from accounts.choices import Role
 from helpdesk.core.exceptions import ApplicationError
 from tests.accounts.factories import TeamFactory, UserFactory
-from tests.customers.factories import CustomerIdentityFactory
+from tests.customers.factories import CustomerFactory, CustomerIdentityFactory
 from tests.orders.factories import OrderFactory
 from tests.tickets.factories import MessageFactory, TagFactory, TicketFactory
 from tickets.choices import MessageDirection, TicketStatus
-from tickets.models import Escalation, Mention, Message, MessageDelivery, Ticket, TicketActivity
+from tickets.models import BusinessCalendar, Escalation, Mention, Message, MessageDelivery, Ticket, TicketActivity
 from tickets.services.complaints import complaints_send_extension_notices
 from tickets.services.conversation import StaleTicketError, ticket_add_note, ticket_reply
 from tickets.services.lifecycle import ticket_assign, ticket_change_status, ticket_escalate, ticket_set_tags
@@ -337,6 +337,28 @@ def test_a_complaint_recognised_after_its_deadline_is_promised_a_date_ahead_of_n
     assert ticket.complaint_due_at == now + timedelta(days=14)
     notice = Message.objects.get(ticket=ticket, direction=MessageDirection.OUTBOUND)
     assert formats.date_format(now + timedelta(days=14), "DATE_FORMAT") in notice.body_text
+
+
+@pytest.mark.parametrize(
+    ("customer_zone", "calendar_zone", "expected"),
+    [
+        ("Asia/Tokyo", "America/Los_Angeles", "May 2, 2030"),
+        ("UTC", "America/Los_Angeles", "May 1, 2030"),  # unknown: the desk's calendar
+        ("UTC", "Asia/Tokyo", "May 2, 2030"),
+    ],
+)
+def test_the_complaint_notice_gives_the_date_in_the_customers_time_zone(agent, customer_zone, calendar_zone, expected):
+    BusinessCalendar.objects.create(name="desk", timezone=calendar_zone, is_default=True)
+    ticket = _ticket(customer=CustomerFactory(timezone=customer_zone))
+    # The new date, 30 + 14 days on, is 2030-05-01 20:00 UTC: May 2 in Tokyo, May 1 in Los Angeles.
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=datetime(2030, 5, 1, 20, tzinfo=UTC) - timedelta(days=44))
+    TagFactory(name="complaint", is_complaint=True)
+    ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["complaint"])
+
+    assert complaints_send_extension_notices(now=datetime(2030, 4, 15, tzinfo=UTC)) == 1
+
+    notice = Message.objects.get(ticket=ticket, direction=MessageDirection.OUTBOUND)
+    assert f"answer by {expected}." in notice.body_text
 
 
 def test_a_complaint_reason_removed_again_stops_the_clock_and_no_notice_goes_out(agent):

@@ -10,6 +10,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from tickets.models import Ticket
+from tickets.services.customer_time import ticket_customer_zone
 from tickets.services.outbound import message_create_outbound
 from tickets.status_machine import UNRESOLVED_STATUSES
 
@@ -41,11 +42,13 @@ def complaint_stop_clock(*, ticket: Ticket) -> None:
 
 
 def complaint_extension_text(*, ticket: Ticket, new_date: datetime) -> str:
+    """The notice, with the new date as the customer's calendar shows it (their zone, else the desk's)."""
+    local_date = new_date.astimezone(ticket_customer_zone(ticket=ticket))
     with translation.override(ticket.customer.language or "en"):
         return _(
             "We are still working on your complaint #%(number)s and need a little more time to resolve it "
             "properly. We now expect to give you our answer by %(date)s. Thank you for your patience."
-        ) % {"number": ticket.number, "date": formats.date_format(new_date, "DATE_FORMAT")}
+        ) % {"number": ticket.number, "date": formats.date_format(local_date, "DATE_FORMAT")}
 
 
 def complaints_send_extension_notices(*, now: datetime | None = None) -> int:
