@@ -36,3 +36,10 @@ def sla_after_priority_change(*, ticket: Ticket) -> None:
     from tickets.services.sla import sla_follow_policy
 
     sla_follow_policy(ticket=ticket, at=timezone.now())
+
+
+def sla_after_owner_change(*, ticket: Ticket, is_assignee_changed: bool, is_team_changed: bool) -> None:
+    """A new assignee (or a new team, so a new lead) has not been warned of the running clocks yet."""
+    from tickets.services.sla import sla_forget_warnings
+
+    sla_forget_warnings(ticket=ticket, assignee=is_assignee_changed, lead=is_team_changed)

@@ -30,7 +30,7 @@ from tickets.models import (
 from tickets.services.acknowledgement import acknowledgement_text
 from tickets.services.conversation import ticket_reply
 from tickets.services.ingest import InboundMessage, ingest
-from tickets.services.lifecycle import ticket_change_status, ticket_set_priority
+from tickets.services.lifecycle import ticket_assign, ticket_change_status, ticket_escalate, ticket_set_priority
 from tickets.services.sla import (
     CalendarChoice,
     sla_calendar_for,
@@ -670,6 +670,54 @@ def test_a_run_that_finds_both_windows_open_warns_both_once(watched_ticket, agen
     assert sla_send_warnings(now=utc(2025, 1, 13, 9, 51)) == 0
 
     assert [user_id for user_id, _kind, _payload in notifications] == [agent.pk, lead.pk]
+
+
+def warned(notifications):
+    return [(user_id, payload["recipient"]) for user_id, kind, payload in notifications if kind == "sla_warning"]
+
+
+def test_a_new_assignee_is_warned_though_the_one_before_was(watched_ticket, agent, notifications):
+    other = UserFactory(is_staff=True)
+    assert sla_send_warnings(now=utc(2025, 1, 13, 9, 35)) == 1
+
+    ticket_assign(ticket_id=watched_ticket.pk, actor=agent, assignee=other)
+
+    assert sla_send_warnings(now=utc(2025, 1, 13, 9, 40)) == 1
+    assert sla_send_warnings(now=utc(2025, 1, 13, 9, 41)) == 0
+    assert warned(notifications) == [(agent.pk, "assignee"), (other.pk, "assignee")]
+
+
+def test_a_new_teams_lead_is_warned_though_the_one_before_was(watched_ticket, agent, lead, notifications):
+    new_lead = UserFactory()
+    assert sla_send_warnings(now=utc(2025, 1, 13, 9, 46)) == 2
+
+    ticket_assign(ticket_id=watched_ticket.pk, actor=agent, assignee=agent, team=TeamFactory(lead=new_lead))
+
+    assert sla_send_warnings(now=utc(2025, 1, 13, 9, 47)) == 1
+    assert warned(notifications) == [(agent.pk, "assignee"), (lead.pk, "team_lead"), (new_lead.pk, "team_lead")]
+
+
+def test_a_supervisor_a_ticket_is_escalated_to_is_warned(watched_ticket, agent, supervisor, notifications):
+    assert sla_send_warnings(now=utc(2025, 1, 13, 9, 35)) == 1
+
+    ticket_escalate(ticket_id=watched_ticket.pk, actor=agent, reason="Angry customer", supervisor=supervisor)
+
+    assert sla_send_warnings(now=utc(2025, 1, 13, 9, 36)) == 1
+    assert warned(notifications) == [(agent.pk, "assignee"), (supervisor.pk, "assignee")]
+
+
+def test_a_resolution_clock_that_runs_again_after_a_reopening_warns_again(agent, lead, notifications):
+    policy(resolution_minutes=120, warning_minutes=30)
+    ticket = ticket_created(utc(2025, 1, 13, 9, 0), status=S.OPEN, assignee=agent, team=TeamFactory(lead=lead))
+    sla_start(ticket=ticket)
+    assert sla_send_warnings(now=utc(2025, 1, 13, 10, 46)) == 2
+    change_status(ticket, S.SOLVED, utc(2025, 1, 13, 10, 50))
+
+    change_status(ticket, S.OPEN, utc(2025, 1, 13, 12, 0))
+
+    assert targets(ticket)[K.RESOLUTION].due_at == utc(2025, 1, 13, 12, 10)
+    assert sla_send_warnings(now=utc(2025, 1, 13, 12, 1)) == 2
+    assert warned(notifications) == [(agent.pk, "assignee"), (lead.pk, "team_lead")] * 2
 
 
 def test_the_warning_window_is_measured_in_business_time(agent, notifications):

@@ -146,6 +146,13 @@ def ticket_assign(
         details={"before": before, "after": {"assignee": ticket.assignee_id, "team": ticket.team_id}},
     )
     TicketActivity.objects.bulk_create([assignment, *opened])
+    from tickets.sla_hooks import sla_after_owner_change
+
+    sla_after_owner_change(
+        ticket=ticket,
+        is_assignee_changed=before["assignee"] != ticket.assignee_id,
+        is_team_changed=before["team"] != ticket.team_id,
+    )
     after_ticket_change(ticket=ticket, change="updated")
     return ticket
 
@@ -188,11 +195,19 @@ def ticket_escalate(
     escalation = Escalation.objects.create(
         ticket=ticket, escalated_by=actor, to_team=team, to_supervisor=supervisor, reason=reason.strip()
     )
+    before = {"assignee": ticket.assignee_id, "team": ticket.team_id}
     if team is not None:
         ticket.team = team
     if supervisor is not None:
         ticket.assignee = supervisor
     ticket_touch(ticket=ticket, fields=["team", "assignee"])
+    from tickets.sla_hooks import sla_after_owner_change
+
+    sla_after_owner_change(
+        ticket=ticket,
+        is_assignee_changed=before["assignee"] != ticket.assignee_id,
+        is_team_changed=before["team"] != ticket.team_id,
+    )
     _record(
         ticket,
         actor,

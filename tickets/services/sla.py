@@ -199,6 +199,8 @@ def _reopen(target: SlaTarget, *, at: datetime, schedule: Schedule) -> None:
     target.due_at = add_business_time(schedule, at, remaining)
     target.paused_at = None
     target.remaining_business_seconds = None
+    # The clock runs to a new due time: whoever holds the ticket hears again as it nears.
+    target.assignee_warned_at = target.lead_warned_at = None
 
 
 _ALLOWANCE_FIELDS: dict[str, str] = {
@@ -483,6 +485,20 @@ def sla_follow_policy(*, ticket: Ticket, at: datetime) -> None:
         changed += started
         changed += _follow_status(ticket=ticket, targets=started, at=at, schedule=new_schedule)
     _save(ticket=ticket, targets=targets.values(), changed=changed)
+
+
+def sla_forget_warnings(*, ticket: Ticket, assignee: bool, lead: bool) -> None:
+    """The assignee's (and/or the team lead's) warnings of the ticket's unmet, unbreached targets are due again,
+    to whoever holds the ticket now: one UPDATE. The ticket is locked."""
+    cleared: dict[str, None] = {}
+    if assignee:
+        cleared["assignee_warned_at"] = None
+    if lead:
+        cleared["lead_warned_at"] = None
+    if cleared:
+        SlaTarget.objects.filter(ticket=ticket, met_at__isnull=True, breached_at__isnull=True).update(
+            updated_at=timezone.now(), **cleared
+        )
 
 
 def sla_first_response_running(*, ticket: Ticket) -> SlaTarget | None:
