@@ -94,7 +94,12 @@ def tickets_remind_pending(*, now: datetime | None = None) -> int:
     ).values_list("pk", flat=True)[:1000]:
         with transaction.atomic():
             ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket_id)
-            if ticket.status != TicketStatus.PENDING or ticket.pending_reminder_sent_at is not None:
+            # The whole condition again, under the lock: the ticket may have left pending and come back since.
+            if (
+                ticket.status != TicketStatus.PENDING
+                or ticket.status_changed_at > cutoff
+                or ticket.pending_reminder_sent_at is not None
+            ):
                 continue
             message_create_outbound(ticket=ticket, body_text=pending_reminder_text(ticket=ticket), is_automatic=True)
             Ticket.objects.filter(pk=ticket.pk).update(pending_reminder_sent_at=now)

@@ -1,7 +1,9 @@
 import re
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import formats, timezone
 
@@ -101,6 +103,36 @@ def test_pending_customers_are_reminded_once(settings):
     assert tickets_remind_pending() == 1
     assert tickets_remind_pending() == 0
     assert Message.objects.filter(ticket=waiting, direction=MessageDirection.OUTBOUND).count() == 1
+
+
+@contextmanager
+def changed_after_the_first_query(change):
+    """Run ``change`` right after the job's first query: what a colleague does while the job runs."""
+    is_done = False
+
+    def wrapper(execute, sql, params, many, context):
+        nonlocal is_done
+        result = execute(sql, params, many, context)
+        if not is_done:
+            is_done = True
+            change()
+        return result
+
+    with connection.execute_wrapper(wrapper):
+        yield
+
+
+def test_a_ticket_that_left_pending_and_came_back_while_the_job_ran_is_not_reminded(settings):
+    settings.TICKET_PENDING_REMINDER_DAYS = 3
+    waiting = _ticket(status=S.PENDING, status_changed_at=timezone.now() - timedelta(days=4))
+
+    def set_pending_again():
+        Ticket.objects.filter(pk=waiting.pk).update(status_changed_at=timezone.now())
+
+    with changed_after_the_first_query(set_pending_again):
+        assert tickets_remind_pending() == 0
+
+    assert not Message.objects.filter(ticket=waiting, direction=MessageDirection.OUTBOUND).exists()
 
 
 def test_a_reply_on_a_ticket_that_changed_since_loading_is_held_back(agent):
@@ -359,6 +391,24 @@ def test_the_complaint_notice_gives_the_date_in_the_customers_time_zone(agent, c
 
     notice = Message.objects.get(ticket=ticket, direction=MessageDirection.OUTBOUND)
     assert f"answer by {expected}." in notice.body_text
+
+
+def test_a_complaint_reason_removed_while_the_job_runs_is_skipped_and_the_others_still_get_their_notice(agent):
+    TagFactory(name="complaint", is_complaint=True)
+    withdrawn, complaint = _ticket(), _ticket()
+    for ticket in (withdrawn, complaint):
+        Ticket.objects.filter(pk=ticket.pk).update(created_at=timezone.now() - timedelta(days=27))
+        ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["complaint"])
+
+    def remove_the_reason():
+        Ticket.objects.filter(pk=withdrawn.pk).update(complaint_due_at=None)
+
+    with changed_after_the_first_query(remove_the_reason):
+        assert complaints_send_extension_notices() == 1
+
+    assert list(Message.objects.filter(direction=MessageDirection.OUTBOUND).values_list("ticket", flat=True)) == [
+        complaint.pk
+    ]
 
 
 def test_a_complaint_reason_removed_again_stops_the_clock_and_no_notice_goes_out(agent):

@@ -56,9 +56,10 @@ def complaints_send_extension_notices(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     notice_days = getattr(settings, "COMPLAINT_NOTICE_DAYS_BEFORE", 5)
     extension_days = getattr(settings, "COMPLAINT_EXTENSION_DAYS", 14)
+    notice_from = now + timedelta(days=notice_days)
     due_ids = list(
         Ticket.objects.filter(
-            complaint_due_at__lte=now + timedelta(days=notice_days),
+            complaint_due_at__lte=notice_from,
             complaint_extension_sent_at__isnull=True,
             status__in=UNRESOLVED_STATUSES,
         ).values_list("pk", flat=True)[:500]
@@ -67,9 +68,14 @@ def complaints_send_extension_notices(*, now: datetime | None = None) -> int:
     for ticket_id in due_ids:
         with transaction.atomic():
             ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket_id)
-            if ticket.complaint_extension_sent_at is not None or ticket.status not in UNRESOLVED_STATUSES:
+            # The whole condition again, under the lock: the complaint reason may have been removed since.
+            if (
+                ticket.complaint_due_at is None
+                or ticket.complaint_due_at > notice_from
+                or ticket.complaint_extension_sent_at is not None
+                or ticket.status not in UNRESOLVED_STATUSES
+            ):
                 continue
-            assert ticket.complaint_due_at is not None  # noqa: S101 - filtered above
             # A deadline already past (the complaint was recognised late) is extended from now.
             new_date = max(ticket.complaint_due_at, now) + timedelta(days=extension_days)
             message_create_outbound(
