@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from celery.schedules import crontab
 from django.conf import settings
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.customers.factories import CustomerFactory, CustomerIdentityFactory
@@ -168,6 +169,72 @@ def test_the_calendar_is_the_policys_then_the_teams_then_the_channels_then_the_d
     assert chosen(policy_calendar_id=None, team_id=None, channel=Channel.CHAT) == "default"
     BusinessCalendar.objects.filter(pk=default.pk).delete()
     assert chosen(policy_calendar_id=None, team_id=None, channel=Channel.CHAT) is None  # around the clock
+
+
+# --- Setting up a calendar ----------------------------------------------------------------------------
+
+
+def test_an_interval_ending_at_midnight_runs_to_the_end_of_its_day():
+    calendar = BusinessCalendar.objects.create(name="Late shift", timezone="Europe/Berlin")
+    evening = BusinessHoursInterval(calendar=calendar, weekday=0, starts_at=time(18), ends_at=time(0))
+    evening.full_clean()
+    evening.save()
+    BusinessHoursInterval.objects.create(calendar=calendar, weekday=1, starts_at=time(0), ends_at=time(2))
+    policy(first_response_minutes=180, calendar=calendar)
+    ticket = ticket_created(berlin(2025, 1, 13, 23, 0))  # a Monday
+
+    sla_start(ticket=ticket)
+
+    assert targets(ticket)[K.FIRST_RESPONSE].due_at == berlin(2025, 1, 14, 2, 0)  # 1h on Monday, 2h after midnight
+
+
+def test_an_interval_that_ends_before_it_starts_is_refused():
+    calendar = BusinessCalendar.objects.create(name="Office", timezone="Europe/Berlin")
+    backwards = BusinessHoursInterval(calendar=calendar, weekday=0, starts_at=time(17), ends_at=time(9))
+
+    with pytest.raises(ValidationError) as refused:
+        backwards.full_clean()
+
+    assert refused.value.messages == [
+        "An interval must end after it starts; an end of 00:00 means midnight at the end of the day."
+    ]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        backwards.save()
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "UTC", "America/Argentina/Buenos_Aires"])
+def test_a_calendar_in_a_known_time_zone_is_valid(zone):
+    BusinessCalendar(name="Office", timezone=zone).full_clean()
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlinn", "CEST", "", "../etc/passwd"])
+def test_a_calendar_in_an_unknown_time_zone_is_refused(zone):
+    with pytest.raises(ValidationError) as refused:
+        BusinessCalendar(name="Office", timezone=zone).full_clean()
+
+    assert refused.value.message_dict["timezone"][-1] in {
+        f"{zone} is not a time zone; use a name such as Europe/Berlin.",
+        "This field cannot be blank.",
+    }
+
+
+def test_the_calendar_admin_refuses_an_unknown_time_zone(client, admin_user):
+    admin_user.is_superuser = True
+    admin_user.save()
+    client.force_login(admin_user)
+    management = {
+        f"{prefix}-{field}": value
+        for prefix in ("intervals", "holidays")
+        for field, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))
+    }
+
+    response = client.post(
+        "/admin/tickets/businesscalendar/add/", {"name": "Office", "timezone": "Europe/Berlinn", **management}
+    )
+
+    assert response.status_code == 200
+    assert "Europe/Berlinn is not a time zone; use a name such as Europe/Berlin." in response.content.decode()
+    assert not BusinessCalendar.objects.exists()
 
 
 # --- Starting the clocks -----------------------------------------------------------------------------
