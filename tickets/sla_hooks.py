@@ -43,3 +43,10 @@ def sla_after_owner_change(*, ticket: Ticket, is_assignee_changed: bool, is_team
     from tickets.services.sla import sla_forget_warnings
 
     sla_forget_warnings(ticket=ticket, assignee=is_assignee_changed, lead=is_team_changed)
+
+
+def sla_after_messages_moved(*, ticket: Ticket) -> None:
+    """A customer message split off may be the one the next-response clock was timing (the ticket is locked)."""
+    from tickets.services.sla import sla_follow_moved_messages
+
+    sla_follow_moved_messages(ticket=ticket)

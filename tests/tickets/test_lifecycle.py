@@ -14,11 +14,23 @@ from tests.customers.factories import CustomerFactory, CustomerIdentityFactory
 from tests.orders.factories import OrderFactory
 from tests.tickets.factories import MessageFactory, TagFactory, TicketFactory
 from tickets.choices import MessageDirection, TicketStatus
-from tickets.models import BusinessCalendar, Escalation, Mention, Message, MessageDelivery, Ticket, TicketActivity
+from tickets.models import (
+    BusinessCalendar,
+    Escalation,
+    Mention,
+    Message,
+    MessageDelivery,
+    SlaPolicy,
+    SlaTarget,
+    Ticket,
+    TicketActivity,
+)
 from tickets.services.complaints import complaints_send_extension_notices
 from tickets.services.conversation import StaleTicketError, ticket_add_note, ticket_reply
 from tickets.services.lifecycle import ticket_assign, ticket_change_status, ticket_escalate, ticket_set_tags
 from tickets.services.merge import ticket_merge, ticket_split
+from tickets.services.sla import sla_start
+from tickets.sla_hooks import sla_after_customer_message
 from tickets.status_effects import ticket_from_confirmation_token, tickets_close_solved, tickets_remind_pending
 from tickets.status_machine import ALLOWED_TRANSITIONS, InvalidTransitionError
 
@@ -526,6 +538,46 @@ def test_a_split_ticket_counts_from_when_the_customer_wrote_not_from_the_split(a
     assert new_ticket.created_at == written_at
     target = SlaTarget.objects.get(ticket=new_ticket, kind="first_response")
     assert target.started_at == written_at
+
+
+@pytest.fixture
+def answered_then_asked_again(agent):
+    """An open ticket the agent answered, then the customer wrote again: its next-response clock runs."""
+    SlaPolicy.objects.create(name="Default", first_response_minutes=60, next_response_minutes=60)
+    ticket = _ticket()
+    MessageFactory(ticket=ticket)
+    sla_start(ticket=ticket)
+    ticket_reply(ticket_id=ticket.pk, author=agent, body_text="Here is your answer.")
+    question = MessageFactory(ticket=ticket, body_text="Also, a different question")
+    sla_after_customer_message(ticket=ticket, received_at=question.created_at)
+    return ticket, question
+
+
+def test_splitting_off_the_only_unanswered_message_stops_the_originals_next_response_clock(
+    agent, answered_then_asked_again
+):
+    original, question = answered_then_asked_again
+
+    new_ticket = ticket_split(message_id=question.pk, actor=agent)
+
+    original.refresh_from_db()
+    assert list(SlaTarget.objects.filter(ticket=original).values_list("kind", flat=True)) == ["first_response"]
+    assert original.sla_next_due_at is None
+    first = SlaTarget.objects.get(ticket=new_ticket, kind="first_response")
+    assert (first.started_at, first.met_at) == (question.created_at, None)
+
+
+def test_a_customer_message_still_unanswered_keeps_the_originals_next_response_clock(agent, answered_then_asked_again):
+    original, question = answered_then_asked_again
+    MessageFactory(ticket=original, body_text="And where is my parcel?")
+    running = SlaTarget.objects.get(ticket=original, kind="next_response")
+
+    ticket_split(message_id=question.pk, actor=agent)
+
+    still = SlaTarget.objects.get(ticket=original, kind="next_response")
+    assert (still.due_at, still.met_at) == (running.due_at, None)
+    original.refresh_from_db()
+    assert original.sla_next_due_at == running.due_at
 
 
 @pytest.fixture

@@ -17,14 +17,22 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from tickets.business_hours import ALWAYS_OPEN, Schedule, add_business_time, business_seconds_between
 from tickets.business_hours import schedule_from_calendar as _schedule_from_calendar
-from tickets.choices import Priority, TicketStatus
+from tickets.choices import MessageDirection, Priority, TicketStatus
 from tickets.events import after_ticket_change, notify_staff
-from tickets.models import BusinessCalendar, CalendarAssignment, SlaPolicy, SlaTarget, Ticket, TicketActivity
+from tickets.models import (
+    BusinessCalendar,
+    CalendarAssignment,
+    Message,
+    SlaPolicy,
+    SlaTarget,
+    Ticket,
+    TicketActivity,
+)
 from tickets.rule_cache import cached_rules
 from tickets.services.lifecycle import ticket_touch
 from tickets.status_machine import PAUSED_STATUSES, UNRESOLVED_STATUSES
@@ -485,6 +493,28 @@ def sla_follow_policy(*, ticket: Ticket, at: datetime) -> None:
         changed += started
         changed += _follow_status(ticket=ticket, targets=started, at=at, schedule=new_schedule)
     _save(ticket=ticket, targets=targets.values(), changed=changed)
+
+
+# Runs inside the caller's transaction when there is one; a savepoint would only cost round trips.
+@transaction.atomic(savepoint=False)
+def sla_follow_moved_messages(*, ticket: Ticket) -> None:
+    """Messages moved off the ticket (a split): when no customer message is left waiting for an agent's
+    reply, its unmet next-response target has nothing to time and goes. The moved message is timed by
+    its new ticket's first response, from the same instant. The ticket is locked."""
+    targets = _targets_of(ticket)
+    next_response = targets.get(Kind.NEXT_RESPONSE)
+    if next_response is None or next_response.met_at is not None:
+        return
+    replies = Message.objects.filter(ticket=ticket, direction=MessageDirection.OUTBOUND, is_automatic=False)
+    waiting = Message.objects.filter(ticket=ticket, direction=MessageDirection.INBOUND)
+    last_reply_at = replies.aggregate(at=Max("created_at"))["at"]
+    if last_reply_at is not None:
+        waiting = waiting.filter(created_at__gt=last_reply_at)
+    if waiting.exists():
+        return
+    next_response.delete()
+    del targets[Kind.NEXT_RESPONSE]
+    _save(ticket=ticket, targets=targets.values(), changed=[])
 
 
 def sla_forget_warnings(*, ticket: Ticket, assignee: bool, lead: bool) -> None:
