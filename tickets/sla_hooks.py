@@ -11,8 +11,10 @@ from tickets.models import Ticket
 
 def sla_after_status_change(*, ticket: Ticket, previous: str) -> None:
     """Pause, resume or stop the ticket's SLA clocks to match its new status (the ticket is locked)."""
-    from tickets.services.sla import sla_follow_status
+    from tickets.services.sla import STOPPED_STATUSES, sla_follow_status
 
+    if previous in STOPPED_STATUSES and ticket.status in STOPPED_STATUSES:
+        return  # solved to closed: every clock stopped already, at the solving
     changed_at = ticket.status_changed_at
     sla_follow_status(ticket=ticket, at=changed_at if isinstance(changed_at, datetime) else timezone.now())
 

@@ -108,6 +108,19 @@ def test_solved_tickets_close_after_the_configured_days(settings):
     assert (old.status, recent.status) == (S.CLOSED, S.SOLVED)
 
 
+@pytest.mark.parametrize("ticket_count", [1, 10])
+def test_closing_solved_tickets_costs_three_statements_a_ticket(settings, ticket_count, django_assert_num_queries):
+    settings.TICKET_AUTO_CLOSE_DAYS = 7
+    solved = [_ticket(status=S.SOLVED, solved_at=timezone.now() - timedelta(days=8)) for _ in range(ticket_count)]
+
+    # The due tickets; per batch of 100: a savepoint, the locks, the ticket listeners' lookup, the
+    # release; per ticket: its status, its new version, its history row.
+    with django_assert_num_queries(5 + 3 * ticket_count):
+        assert tickets_close_solved() == ticket_count
+
+    assert {ticket.status for ticket in Ticket.objects.filter(pk__in=[t.pk for t in solved])} == {S.CLOSED}
+
+
 def test_pending_customers_are_reminded_once(settings):
     settings.TICKET_PENDING_REMINDER_DAYS = 3
     waiting = _ticket(status=S.PENDING, status_changed_at=timezone.now() - timedelta(days=4))
