@@ -40,6 +40,7 @@ from tickets.services.sla import (
     sla_policy_for,
     sla_send_warnings,
     sla_start,
+    sla_warning_horizon,
 )
 from tickets.sla_hooks import sla_after_agent_reply, sla_after_customer_message, sla_after_status_change
 from tickets.tasks import (
@@ -935,6 +936,62 @@ def test_each_breached_target_raises_the_priority_once():
         "first_response",
         "resolution",
     ]
+
+
+@pytest.mark.parametrize("ticket_count", [1, 10])
+def test_recording_breaches_costs_the_same_statements_for_one_ticket_or_many(
+    ticket_count, lead, notifications, django_assert_num_queries
+):
+    policy(first_response_minutes=60, resolution_minutes=120)
+    team = TeamFactory(lead=lead)
+    for _ in range(ticket_count):
+        sla_start(ticket=ticket_created(utc(2025, 1, 1), status=S.OPEN, team=team))
+
+    # The overdue tickets; per batch of 100: a savepoint, the locks, the targets, the raised priorities,
+    # their history, the targets again, the ticket listeners' lookup, the release.
+    with django_assert_num_queries(9):
+        assert sla_mark_breaches(now=utc(2025, 1, 2)) == 2 * ticket_count
+
+    assert set(Ticket.objects.values_list("priority", flat=True)) == {Priority.URGENT}
+    assert TicketActivity.objects.filter(kind=TicketActivity.Kind.PRIORITY).count() == 2 * ticket_count
+
+
+@pytest.mark.parametrize("ticket_count", [1, 10])
+def test_sending_warnings_costs_the_same_statements_for_one_ticket_or_many(
+    ticket_count, agent, lead, notifications, django_assert_num_queries
+):
+    policy(first_response_minutes=60, warning_minutes=30)
+    team = TeamFactory(lead=lead)
+    for _ in range(ticket_count):
+        sla_start(ticket=ticket_created(utc(2025, 1, 13, 9, 0), status=S.OPEN, assignee=agent, team=team))
+
+    # How far ahead to look (the longest window, the calendars), the targets due by then; per batch of
+    # 100: a savepoint, the locks, the targets, their calendar (assignments, the default), the warned
+    # targets, the release.
+    with django_assert_num_queries(10):
+        assert sla_send_warnings(now=utc(2025, 1, 13, 9, 50)) == 2 * ticket_count
+
+
+def test_the_warning_pass_looks_ahead_the_longest_window_on_the_slowest_calendar():
+    office_calendar()
+    policy(first_response_minutes=60, warning_minutes=45)
+    policy(first_response_minutes=60, warning_minutes=10)
+
+    # Friday 16:50 in Berlin: 10 minutes on Friday, 35 on Monday; around the clock it would be 17:35.
+    assert sla_warning_horizon(now=berlin(2025, 1, 10, 16, 50)) == berlin(2025, 1, 13, 9, 35)
+
+
+def test_a_target_due_beyond_every_warning_window_is_not_read_by_the_warning_pass(
+    agent, notifications, django_assert_num_queries
+):
+    policy(first_response_minutes=24 * 60, warning_minutes=30)
+    sla_start(ticket=ticket_created(utc(2025, 1, 13, 9, 0), status=S.OPEN, assignee=agent))
+
+    with django_assert_num_queries(3) as captured:  # how far ahead to look, then the (empty) first pass
+        assert sla_send_warnings(now=utc(2025, 1, 13, 9, 50)) == 0
+
+    first_pass = next(query["sql"] for query in captured.captured_queries if "tickets_slatarget" in query["sql"])
+    assert '"tickets_slatarget"."due_at" <= \'2025-01-13T10:20:00+00:00\'' in first_pass
 
 
 @pytest.mark.django_db(transaction=True)

@@ -34,7 +34,6 @@ from tickets.models import (
     TicketActivity,
 )
 from tickets.rule_cache import cached_rules
-from tickets.services.lifecycle import ticket_touch
 from tickets.status_machine import PAUSED_STATUSES, UNRESOLVED_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -622,15 +621,33 @@ def _warnable_targets(now: datetime) -> Q:
     )
 
 
+def sla_warning_horizon(*, now: datetime) -> datetime:
+    """The latest due time a target can have and be inside its warning window at ``now``: the longest
+    window of any policy, in business time, on the calendar that takes longest to count it (a broken or
+    never-open calendar counts around the clock, as the targets on it do)."""
+    longest = SlaPolicy.objects.aggregate(longest=Max("warning_minutes"))["longest"] or 0
+    seconds = max(longest, DEFAULT_WARNING_MINUTES) * 60
+    schedules = [ALWAYS_OPEN]
+    for calendar in BusinessCalendar.objects.prefetch_related("intervals", "holidays"):
+        try:
+            schedule = _schedule_from_calendar(calendar)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        if schedule.is_ever_open:
+            schedules.append(schedule)
+    return max(add_business_time(schedule, now, seconds) for schedule in schedules)
+
+
 def sla_send_warnings(*, now: datetime | None = None) -> int:
     """Warn the assignee when a running target enters its policy's warning window (business time), and the
     team lead when half of it is left; once each. Returns how many notifications were sent."""
     now = now or timezone.now()
     thresholds = _Thresholds(now)
-    # A first pass without locks finds the few tickets that need a warning now.
+    # A first pass without locks finds the few tickets that need a warning now, among the targets due
+    # soon enough to be in some warning window (not every running clock of the desk).
     ticket_ids: list[int] = []
     for target in (
-        SlaTarget.objects.filter(_warnable_targets(now))
+        SlaTarget.objects.filter(_warnable_targets(now), due_at__lte=sla_warning_horizon(now=now))
         .select_related("policy", "ticket__team")
         .order_by("due_at", "pk")
         .iterator(chunk_size=2000)
@@ -691,15 +708,16 @@ def _breachable_targets(now: datetime) -> Q:
     return overdue | unescalated
 
 
-def _raise_priority(*, ticket: Ticket, target: SlaTarget) -> None:
+def _raise_priority(*, ticket: Ticket, target: SlaTarget) -> TicketActivity | None:
     """A breach raises the priority a step but keeps the ticket's policy: picking the stricter policy of
-    the new priority would make its other targets overdue at once, and each breach would raise it again."""
+    the new priority would make its other targets overdue at once, and each breach would raise it again.
+    Changes ``ticket`` in place and returns the (unsaved) history row; the caller writes both."""
     raised = RAISED_PRIORITY.get(Priority(ticket.priority))
     if raised is None:
-        return
+        return None
     previous, ticket.priority = ticket.priority, raised
-    ticket_touch(ticket=ticket, fields=["priority"], is_conversation_change=False)
-    TicketActivity.objects.create(
+    ticket.updated_at = timezone.now()
+    return TicketActivity(
         ticket=ticket,
         actor=None,
         kind=TicketActivity.Kind.PRIORITY,
@@ -728,12 +746,17 @@ def sla_mark_breaches(*, now: datetime | None = None) -> int:
                 SlaTarget.objects.filter(_breachable_targets(now), ticket__in=list(tickets)).order_by("due_at", "pk")
             )
             changed_tickets: dict[int, Ticket] = {}
+            raised: dict[int, Ticket] = {}
+            history: list[TicketActivity] = []
             for target in targets:
                 ticket = target.ticket = tickets[target.ticket_id]
                 target.breached_at = target.breached_at or target.due_at
                 target.breach_escalated_at = now
                 target.updated_at = now
-                _raise_priority(ticket=ticket, target=target)
+                activity = _raise_priority(ticket=ticket, target=target)
+                if activity is not None:
+                    raised[ticket.pk] = ticket
+                    history.append(activity)
                 changed_tickets[ticket.pk] = ticket
                 lead_id = ticket.team.lead_id if ticket.team is not None else None
                 if lead_id is not None:
@@ -741,6 +764,9 @@ def sla_mark_breaches(*, now: datetime | None = None) -> int:
                     # For an unassigned ticket this is the lead's only warning.
                     target.lead_warned_at = target.lead_warned_at or now
                 breached += 1
+            # A batch costs the same few statements however many tickets it escalates.
+            Ticket.objects.bulk_update(list(raised.values()), fields=["priority", "updated_at"])
+            TicketActivity.objects.bulk_create(history)
             SlaTarget.objects.bulk_update(
                 targets, fields=["breached_at", "breach_escalated_at", "lead_warned_at", "updated_at"]
             )
