@@ -471,11 +471,8 @@ def sla_follow_policy(*, ticket: Ticket, at: datetime) -> None:
         SlaTarget.objects.filter(pk__in=[target.pk for target in stopped]).delete()
         for target in stopped:
             del targets[target.kind]
-    if new_policy is not None:
-        owed = {
-            Kind.FIRST_RESPONSE: ticket.first_agent_reply_at is None,
-            Kind.RESOLUTION: ticket.status not in STOPPED_STATUSES,
-        }
+    if new_policy is not None and ticket.status not in STOPPED_STATUSES:  # a solved ticket owes nothing new
+        owed = {Kind.FIRST_RESPONSE: ticket.first_agent_reply_at is None, Kind.RESOLUTION: True}
         started: list[SlaTarget] = []
         for kind, is_owed in owed.items():
             seconds = _allowance(new_policy, kind)
