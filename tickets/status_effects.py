@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -65,22 +66,32 @@ def after_status_change(*, ticket: Ticket, previous: str) -> None:
     routing_after_status_change(ticket=ticket, previous=previous)
 
 
+CLOSE_BATCH_SIZE = 100
+
+
 def tickets_close_solved(*, now: datetime | None = None) -> int:
-    """Close solved tickets whose customer has not replied within TICKET_AUTO_CLOSE_DAYS."""
+    """Close solved tickets whose customer has not replied within TICKET_AUTO_CLOSE_DAYS.
+
+    A hundred at a time, each batch in one transaction; a ticket someone else holds waits for the next run.
+    """
     from tickets.services.lifecycle import ticket_apply_status
 
     cutoff = (now or timezone.now()) - timedelta(days=settings.TICKET_AUTO_CLOSE_DAYS)
+    due = Q(status=TicketStatus.SOLVED, solved_at__lte=cutoff)
+    ticket_ids = list(Ticket.objects.filter(due).order_by("pk").values_list("pk", flat=True)[:1000])
     closed = 0
-    for ticket_id in Ticket.objects.filter(status=TicketStatus.SOLVED, solved_at__lte=cutoff).values_list(
-        "pk", flat=True
-    )[:1000]:
+    for start in range(0, len(ticket_ids), CLOSE_BATCH_SIZE):
         with transaction.atomic():
-            ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket_id)
-            if ticket.status != TicketStatus.SOLVED or ticket.solved_at is None or ticket.solved_at > cutoff:
-                continue
-            ticket_apply_status(ticket=ticket, status=TicketStatus.CLOSED, actor=None)
-            after_ticket_change(ticket=ticket, change="updated")
-            closed += 1
+            # The whole condition again, under the lock: a customer may have replied (reopened it) since.
+            for ticket in (
+                Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("customer")
+                .filter(due, pk__in=ticket_ids[start : start + CLOSE_BATCH_SIZE])
+                .order_by("pk")
+            ):
+                ticket_apply_status(ticket=ticket, status=TicketStatus.CLOSED, actor=None)
+                after_ticket_change(ticket=ticket, change="updated")
+                closed += 1
     return closed
 
 
@@ -94,7 +105,12 @@ def tickets_remind_pending(*, now: datetime | None = None) -> int:
     ).values_list("pk", flat=True)[:1000]:
         with transaction.atomic():
             ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket_id)
-            if ticket.status != TicketStatus.PENDING or ticket.pending_reminder_sent_at is not None:
+            # The whole condition again, under the lock: the ticket may have left pending and come back since.
+            if (
+                ticket.status != TicketStatus.PENDING
+                or ticket.status_changed_at > cutoff
+                or ticket.pending_reminder_sent_at is not None
+            ):
                 continue
             message_create_outbound(ticket=ticket, body_text=pending_reminder_text(ticket=ticket), is_automatic=True)
             Ticket.objects.filter(pk=ticket.pk).update(pending_reminder_sent_at=now)

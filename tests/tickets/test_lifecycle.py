@@ -1,22 +1,36 @@
 import re
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from accounts.choices import Role
 from helpdesk.core.exceptions import ApplicationError
 from tests.accounts.factories import TeamFactory, UserFactory
-from tests.customers.factories import CustomerIdentityFactory
+from tests.customers.factories import CustomerFactory, CustomerIdentityFactory
 from tests.orders.factories import OrderFactory
 from tests.tickets.factories import MessageFactory, TagFactory, TicketFactory
 from tickets.choices import MessageDirection, TicketStatus
-from tickets.models import Escalation, Mention, Message, MessageDelivery, Ticket, TicketActivity
+from tickets.models import (
+    BusinessCalendar,
+    Escalation,
+    Mention,
+    Message,
+    MessageDelivery,
+    SlaPolicy,
+    SlaTarget,
+    Ticket,
+    TicketActivity,
+)
 from tickets.services.complaints import complaints_send_extension_notices
 from tickets.services.conversation import StaleTicketError, ticket_add_note, ticket_reply
 from tickets.services.lifecycle import ticket_assign, ticket_change_status, ticket_escalate, ticket_set_tags
 from tickets.services.merge import ticket_merge, ticket_split
+from tickets.services.sla import sla_start
+from tickets.sla_hooks import sla_after_customer_message
 from tickets.status_effects import ticket_from_confirmation_token, tickets_close_solved, tickets_remind_pending
 from tickets.status_machine import ALLOWED_TRANSITIONS, InvalidTransitionError
 
@@ -94,6 +108,19 @@ def test_solved_tickets_close_after_the_configured_days(settings):
     assert (old.status, recent.status) == (S.CLOSED, S.SOLVED)
 
 
+@pytest.mark.parametrize("ticket_count", [1, 10])
+def test_closing_solved_tickets_costs_three_statements_a_ticket(settings, ticket_count, django_assert_num_queries):
+    settings.TICKET_AUTO_CLOSE_DAYS = 7
+    solved = [_ticket(status=S.SOLVED, solved_at=timezone.now() - timedelta(days=8)) for _ in range(ticket_count)]
+
+    # The due tickets; per batch of 100: a savepoint, the locks, the ticket listeners' lookup, the
+    # release; per ticket: its status, its new version, its history row.
+    with django_assert_num_queries(5 + 3 * ticket_count):
+        assert tickets_close_solved() == ticket_count
+
+    assert {ticket.status for ticket in Ticket.objects.filter(pk__in=[t.pk for t in solved])} == {S.CLOSED}
+
+
 def test_pending_customers_are_reminded_once(settings):
     settings.TICKET_PENDING_REMINDER_DAYS = 3
     waiting = _ticket(status=S.PENDING, status_changed_at=timezone.now() - timedelta(days=4))
@@ -101,6 +128,36 @@ def test_pending_customers_are_reminded_once(settings):
     assert tickets_remind_pending() == 1
     assert tickets_remind_pending() == 0
     assert Message.objects.filter(ticket=waiting, direction=MessageDirection.OUTBOUND).count() == 1
+
+
+@contextmanager
+def changed_after_the_first_query(change):
+    """Run ``change`` right after the job's first query: what a colleague does while the job runs."""
+    is_done = False
+
+    def wrapper(execute, sql, params, many, context):
+        nonlocal is_done
+        result = execute(sql, params, many, context)
+        if not is_done:
+            is_done = True
+            change()
+        return result
+
+    with connection.execute_wrapper(wrapper):
+        yield
+
+
+def test_a_ticket_that_left_pending_and_came_back_while_the_job_ran_is_not_reminded(settings):
+    settings.TICKET_PENDING_REMINDER_DAYS = 3
+    waiting = _ticket(status=S.PENDING, status_changed_at=timezone.now() - timedelta(days=4))
+
+    def set_pending_again():
+        Ticket.objects.filter(pk=waiting.pk).update(status_changed_at=timezone.now())
+
+    with changed_after_the_first_query(set_pending_again):
+        assert tickets_remind_pending() == 0
+
+    assert not Message.objects.filter(ticket=waiting, direction=MessageDirection.OUTBOUND).exists()
 
 
 def test_a_reply_on_a_ticket_that_changed_since_loading_is_held_back(agent):
@@ -340,6 +397,61 @@ def test_a_complaint_gets_a_thirty_day_clock_and_one_extension_notice(agent):
     assert "more time" in notice.body_text
 
 
+def test_a_complaint_recognised_after_its_deadline_is_promised_a_date_ahead_of_now(agent):
+    now = timezone.now()
+    ticket = _ticket()
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=now - timedelta(days=60))
+    TagFactory(name="complaint", is_complaint=True)
+    ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["complaint"])
+
+    assert complaints_send_extension_notices(now=now) == 1
+
+    ticket.refresh_from_db()
+    assert ticket.complaint_due_at == now + timedelta(days=14)
+    notice = Message.objects.get(ticket=ticket, direction=MessageDirection.OUTBOUND)
+    assert formats.date_format(now + timedelta(days=14), "DATE_FORMAT") in notice.body_text
+
+
+@pytest.mark.parametrize(
+    ("customer_zone", "calendar_zone", "expected"),
+    [
+        ("Asia/Tokyo", "America/Los_Angeles", "May 2, 2030"),
+        ("UTC", "America/Los_Angeles", "May 1, 2030"),  # unknown: the desk's calendar
+        ("UTC", "Asia/Tokyo", "May 2, 2030"),
+    ],
+)
+def test_the_complaint_notice_gives_the_date_in_the_customers_time_zone(agent, customer_zone, calendar_zone, expected):
+    BusinessCalendar.objects.create(name="desk", timezone=calendar_zone, is_default=True)
+    ticket = _ticket(customer=CustomerFactory(timezone=customer_zone))
+    # The new date, 30 + 14 days on, is 2030-05-01 20:00 UTC: May 2 in Tokyo, May 1 in Los Angeles.
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=datetime(2030, 5, 1, 20, tzinfo=UTC) - timedelta(days=44))
+    TagFactory(name="complaint", is_complaint=True)
+    ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["complaint"])
+
+    assert complaints_send_extension_notices(now=datetime(2030, 4, 15, tzinfo=UTC)) == 1
+
+    notice = Message.objects.get(ticket=ticket, direction=MessageDirection.OUTBOUND)
+    assert f"answer by {expected}." in notice.body_text
+
+
+def test_a_complaint_reason_removed_while_the_job_runs_is_skipped_and_the_others_still_get_their_notice(agent):
+    TagFactory(name="complaint", is_complaint=True)
+    withdrawn, complaint = _ticket(), _ticket()
+    for ticket in (withdrawn, complaint):
+        Ticket.objects.filter(pk=ticket.pk).update(created_at=timezone.now() - timedelta(days=27))
+        ticket_set_tags(ticket_id=ticket.pk, actor=agent, add=["complaint"])
+
+    def remove_the_reason():
+        Ticket.objects.filter(pk=withdrawn.pk).update(complaint_due_at=None)
+
+    with changed_after_the_first_query(remove_the_reason):
+        assert complaints_send_extension_notices() == 1
+
+    assert list(Message.objects.filter(direction=MessageDirection.OUTBOUND).values_list("ticket", flat=True)) == [
+        complaint.pk
+    ]
+
+
 def test_a_complaint_reason_removed_again_stops_the_clock_and_no_notice_goes_out(agent):
     ticket = _ticket()
     Ticket.objects.filter(pk=ticket.pk).update(created_at=timezone.now() - timedelta(days=27))
@@ -455,6 +567,46 @@ def test_a_split_ticket_counts_from_when_the_customer_wrote_not_from_the_split(a
     assert new_ticket.created_at == written_at
     target = SlaTarget.objects.get(ticket=new_ticket, kind="first_response")
     assert target.started_at == written_at
+
+
+@pytest.fixture
+def answered_then_asked_again(agent):
+    """An open ticket the agent answered, then the customer wrote again: its next-response clock runs."""
+    SlaPolicy.objects.create(name="Default", first_response_minutes=60, next_response_minutes=60)
+    ticket = _ticket()
+    MessageFactory(ticket=ticket)
+    sla_start(ticket=ticket)
+    ticket_reply(ticket_id=ticket.pk, author=agent, body_text="Here is your answer.")
+    question = MessageFactory(ticket=ticket, body_text="Also, a different question")
+    sla_after_customer_message(ticket=ticket, received_at=question.created_at)
+    return ticket, question
+
+
+def test_splitting_off_the_only_unanswered_message_stops_the_originals_next_response_clock(
+    agent, answered_then_asked_again
+):
+    original, question = answered_then_asked_again
+
+    new_ticket = ticket_split(message_id=question.pk, actor=agent)
+
+    original.refresh_from_db()
+    assert list(SlaTarget.objects.filter(ticket=original).values_list("kind", flat=True)) == ["first_response"]
+    assert original.sla_next_due_at is None
+    first = SlaTarget.objects.get(ticket=new_ticket, kind="first_response")
+    assert (first.started_at, first.met_at) == (question.created_at, None)
+
+
+def test_a_customer_message_still_unanswered_keeps_the_originals_next_response_clock(agent, answered_then_asked_again):
+    original, question = answered_then_asked_again
+    MessageFactory(ticket=original, body_text="And where is my parcel?")
+    running = SlaTarget.objects.get(ticket=original, kind="next_response")
+
+    ticket_split(message_id=question.pk, actor=agent)
+
+    still = SlaTarget.objects.get(ticket=original, kind="next_response")
+    assert (still.due_at, still.met_at) == (running.due_at, None)
+    original.refresh_from_db()
+    assert original.sla_next_due_at == running.due_at
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from celery.schedules import crontab
 from django.conf import settings
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.customers.factories import CustomerFactory, CustomerIdentityFactory
@@ -30,14 +31,16 @@ from tickets.models import (
 from tickets.services.acknowledgement import acknowledgement_text
 from tickets.services.conversation import ticket_reply
 from tickets.services.ingest import InboundMessage, ingest
-from tickets.services.lifecycle import ticket_change_status
+from tickets.services.lifecycle import ticket_assign, ticket_change_status, ticket_escalate, ticket_set_priority
 from tickets.services.sla import (
     CalendarChoice,
     sla_calendar_for,
+    sla_follow_policy,
     sla_mark_breaches,
     sla_policy_for,
     sla_send_warnings,
     sla_start,
+    sla_warning_horizon,
 )
 from tickets.sla_hooks import sla_after_agent_reply, sla_after_customer_message, sla_after_status_change
 from tickets.tasks import (
@@ -167,6 +170,72 @@ def test_the_calendar_is_the_policys_then_the_teams_then_the_channels_then_the_d
     assert chosen(policy_calendar_id=None, team_id=None, channel=Channel.CHAT) == "default"
     BusinessCalendar.objects.filter(pk=default.pk).delete()
     assert chosen(policy_calendar_id=None, team_id=None, channel=Channel.CHAT) is None  # around the clock
+
+
+# --- Setting up a calendar ----------------------------------------------------------------------------
+
+
+def test_an_interval_ending_at_midnight_runs_to_the_end_of_its_day():
+    calendar = BusinessCalendar.objects.create(name="Late shift", timezone="Europe/Berlin")
+    evening = BusinessHoursInterval(calendar=calendar, weekday=0, starts_at=time(18), ends_at=time(0))
+    evening.full_clean()
+    evening.save()
+    BusinessHoursInterval.objects.create(calendar=calendar, weekday=1, starts_at=time(0), ends_at=time(2))
+    policy(first_response_minutes=180, calendar=calendar)
+    ticket = ticket_created(berlin(2025, 1, 13, 23, 0))  # a Monday
+
+    sla_start(ticket=ticket)
+
+    assert targets(ticket)[K.FIRST_RESPONSE].due_at == berlin(2025, 1, 14, 2, 0)  # 1h on Monday, 2h after midnight
+
+
+def test_an_interval_that_ends_before_it_starts_is_refused():
+    calendar = BusinessCalendar.objects.create(name="Office", timezone="Europe/Berlin")
+    backwards = BusinessHoursInterval(calendar=calendar, weekday=0, starts_at=time(17), ends_at=time(9))
+
+    with pytest.raises(ValidationError) as refused:
+        backwards.full_clean()
+
+    assert refused.value.messages == [
+        "An interval must end after it starts; an end of 00:00 means midnight at the end of the day."
+    ]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        backwards.save()
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "UTC", "America/Argentina/Buenos_Aires"])
+def test_a_calendar_in_a_known_time_zone_is_valid(zone):
+    BusinessCalendar(name="Office", timezone=zone).full_clean()
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlinn", "CEST", "", "../etc/passwd"])
+def test_a_calendar_in_an_unknown_time_zone_is_refused(zone):
+    with pytest.raises(ValidationError) as refused:
+        BusinessCalendar(name="Office", timezone=zone).full_clean()
+
+    assert refused.value.message_dict["timezone"][-1] in {
+        f"{zone} is not a time zone; use a name such as Europe/Berlin.",
+        "This field cannot be blank.",
+    }
+
+
+def test_the_calendar_admin_refuses_an_unknown_time_zone(client, admin_user):
+    admin_user.is_superuser = True
+    admin_user.save()
+    client.force_login(admin_user)
+    management = {
+        f"{prefix}-{field}": value
+        for prefix in ("intervals", "holidays")
+        for field, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))
+    }
+
+    response = client.post(
+        "/admin/tickets/businesscalendar/add/", {"name": "Office", "timezone": "Europe/Berlinn", **management}
+    )
+
+    assert response.status_code == 200
+    assert "Europe/Berlinn is not a time zone; use a name such as Europe/Berlin." in response.content.decode()
+    assert not BusinessCalendar.objects.exists()
 
 
 # --- Starting the clocks -----------------------------------------------------------------------------
@@ -465,6 +534,149 @@ def test_a_customer_replying_to_a_pending_ticket_resumes_its_clocks():
     assert ticket.sla_next_due_at == targets(ticket)[K.FIRST_RESPONSE].due_at
 
 
+# --- A change of priority ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def urgent_and_rest():
+    calendar = office_calendar()
+    return {
+        "urgent": policy(
+            position=0,
+            priorities=[Priority.URGENT],
+            first_response_minutes=180,
+            resolution_minutes=600,
+            calendar=calendar,
+        ),
+        "rest": policy(position=1, first_response_minutes=480, resolution_minutes=960, calendar=calendar),
+    }
+
+
+def test_raising_the_priority_refits_the_running_targets_to_the_new_policy_from_their_start(agent):
+    urgent = policy(position=0, priorities=[Priority.URGENT], first_response_minutes=60, resolution_minutes=240)
+    policy(position=1, first_response_minutes=24 * 60, resolution_minutes=48 * 60)
+    ticket = TicketFactory(status=S.OPEN, priority=Priority.NORMAL)
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=ticket.created_at - timedelta(minutes=30))
+    ticket.refresh_from_db()
+    sla_start(ticket=ticket)
+
+    ticket_set_priority(ticket_id=ticket.pk, priority=Priority.URGENT, actor=agent)
+
+    first, resolution = targets(ticket)[K.FIRST_RESPONSE], targets(ticket)[K.RESOLUTION]
+    assert (first.policy, first.started_at, first.due_at) == (
+        urgent,
+        ticket.created_at,
+        ticket.created_at + timedelta(hours=1),
+    )
+    assert (resolution.policy, resolution.due_at) == (urgent, ticket.created_at + timedelta(hours=4))
+    assert next_due(ticket) == ticket.created_at + timedelta(hours=1)
+
+
+def test_a_refitted_target_keeps_the_business_time_it_used_and_not_the_time_it_stood_paused(urgent_and_rest):
+    ticket = ticket_created(berlin(2025, 1, 13, 9, 0), status=S.OPEN)  # Monday
+    sla_start(ticket=ticket)
+    change_status(ticket, S.PENDING, berlin(2025, 1, 13, 10, 0))
+    change_status(ticket, S.OPEN, berlin(2025, 1, 13, 14, 0))
+    ticket.priority = Priority.URGENT
+
+    sla_follow_policy(ticket=ticket, at=berlin(2025, 1, 13, 15, 0))
+
+    first, resolution = targets(ticket)[K.FIRST_RESPONSE], targets(ticket)[K.RESOLUTION]
+    # 2 business hours used (09-10, 14-15): 1h of the urgent 3h is left, 8h of its 10h.
+    assert (first.policy, first.due_at) == (urgent_and_rest["urgent"], berlin(2025, 1, 13, 16, 0))
+    assert (resolution.policy, resolution.due_at) == (urgent_and_rest["urgent"], berlin(2025, 1, 14, 15, 0))
+    assert next_due(ticket) == berlin(2025, 1, 13, 16, 0)
+
+
+def test_a_paused_target_is_refitted_and_one_whose_new_allowance_ran_out_is_breached(urgent_and_rest):
+    ticket = ticket_created(berlin(2025, 1, 13, 9, 0), status=S.OPEN)
+    sla_start(ticket=ticket)
+    change_status(ticket, S.PENDING, berlin(2025, 1, 13, 13, 0))  # 4 business hours used
+    ticket.priority = Priority.URGENT
+
+    sla_follow_policy(ticket=ticket, at=berlin(2025, 1, 14, 9, 0))
+
+    first, resolution = targets(ticket)[K.FIRST_RESPONSE], targets(ticket)[K.RESOLUTION]
+    assert (first.due_at, first.remaining_business_seconds, first.breached_at) == (None, 0, berlin(2025, 1, 13, 12, 0))
+    assert (resolution.due_at, resolution.remaining_business_seconds, resolution.breached_at) == (None, 6 * 3600, None)
+    assert sla_mark_breaches(now=berlin(2025, 1, 14, 9, 5)) == 1  # the breach is escalated, once
+
+
+def test_a_running_target_whose_new_allowance_ran_out_is_due_when_it_did(urgent_and_rest, notifications):
+    ticket = ticket_created(berlin(2025, 1, 13, 9, 0), status=S.OPEN)
+    sla_start(ticket=ticket)
+    ticket.priority = Priority.URGENT
+
+    sla_follow_policy(ticket=ticket, at=berlin(2025, 1, 13, 13, 0))
+
+    assert targets(ticket)[K.FIRST_RESPONSE].due_at == berlin(2025, 1, 13, 12, 0)
+    assert sla_mark_breaches(now=berlin(2025, 1, 13, 13, 1)) == 1
+    assert targets(ticket)[K.FIRST_RESPONSE].breached_at == berlin(2025, 1, 13, 12, 0)
+
+
+def test_met_and_breached_targets_keep_their_times_when_the_policy_changes(urgent_and_rest, agent):
+    ticket = ticket_created(berlin(2025, 1, 13, 9, 0), status=S.OPEN, assignee=agent)
+    sla_start(ticket=ticket)
+    sla_after_agent_reply(ticket=ticket, replied_at=berlin(2025, 1, 13, 10, 0))
+    assert sla_mark_breaches(now=berlin(2025, 1, 15, 10, 0)) == 1  # resolution was due Tuesday 17:00
+    before = targets(ticket)
+    ticket.refresh_from_db()
+    ticket.priority = Priority.URGENT
+
+    sla_follow_policy(ticket=ticket, at=berlin(2025, 1, 15, 11, 0))
+
+    after = targets(ticket)
+    for kind in (K.FIRST_RESPONSE, K.RESOLUTION):
+        assert (after[kind].due_at, after[kind].met_at, after[kind].breached_at) == (
+            before[kind].due_at,
+            before[kind].met_at,
+            before[kind].breached_at,
+        )
+        assert after[kind].policy == urgent_and_rest["urgent"]  # the next cycle works by the ticket's policy
+
+
+def test_a_target_the_new_policy_does_not_set_stops_and_one_it_sets_starts_from_creation():
+    policy(position=0, priorities=[Priority.URGENT], resolution_minutes=120)
+    policy(position=1, first_response_minutes=60)
+    ticket = ticket_created(utc(2025, 1, 13, 9, 0), status=S.OPEN)
+    sla_start(ticket=ticket)
+    ticket.priority = Priority.URGENT
+
+    sla_follow_policy(ticket=ticket, at=utc(2025, 1, 13, 9, 30))
+
+    assert list(SlaTarget.objects.filter(ticket=ticket).values_list("kind", "started_at", "due_at")) == [
+        (K.RESOLUTION, utc(2025, 1, 13, 9, 0), utc(2025, 1, 13, 11, 0))
+    ]
+    assert next_due(ticket) == utc(2025, 1, 13, 11, 0)
+
+
+def test_the_same_policy_after_a_priority_change_leaves_every_target_alone(agent):
+    policy(first_response_minutes=60, warning_minutes=30)
+    ticket = ticket_created(utc(2025, 1, 13, 9, 0), status=S.OPEN, assignee=agent)
+    sla_start(ticket=ticket)
+    SlaTarget.objects.filter(ticket=ticket).update(assignee_warned_at=utc(2025, 1, 13, 9, 35))
+    before = list(SlaTarget.objects.filter(ticket=ticket).values())
+
+    ticket_set_priority(ticket_id=ticket.pk, priority=Priority.HIGH, actor=agent)
+
+    assert list(SlaTarget.objects.filter(ticket=ticket).values()) == before
+
+
+def test_a_breach_raises_the_priority_but_keeps_the_policy_so_it_never_raises_again_by_itself():
+    normal = policy(position=1, first_response_minutes=60, resolution_minutes=600)
+    policy(position=0, priorities=[Priority.HIGH], first_response_minutes=30, resolution_minutes=60)
+    ticket = ticket_created(utc(2025, 1, 13, 9, 0), status=S.OPEN)
+    sla_start(ticket=ticket)
+
+    assert sla_mark_breaches(now=utc(2025, 1, 13, 10, 30)) == 1
+    assert sla_mark_breaches(now=utc(2025, 1, 13, 10, 31)) == 0
+
+    ticket.refresh_from_db()
+    assert ticket.priority == Priority.HIGH
+    resolution = targets(ticket)[K.RESOLUTION]
+    assert (resolution.policy, resolution.due_at) == (normal, utc(2025, 1, 13, 19, 0))
+
+
 # --- Warnings ----------------------------------------------------------------------------------------
 
 
@@ -526,6 +738,54 @@ def test_a_run_that_finds_both_windows_open_warns_both_once(watched_ticket, agen
     assert sla_send_warnings(now=utc(2025, 1, 13, 9, 51)) == 0
 
     assert [user_id for user_id, _kind, _payload in notifications] == [agent.pk, lead.pk]
+
+
+def warned(notifications):
+    return [(user_id, payload["recipient"]) for user_id, kind, payload in notifications if kind == "sla_warning"]
+
+
+def test_a_new_assignee_is_warned_though_the_one_before_was(watched_ticket, agent, notifications):
+    other = UserFactory(is_staff=True)
+    assert sla_send_warnings(now=utc(2025, 1, 13, 9, 35)) == 1
+
+    ticket_assign(ticket_id=watched_ticket.pk, actor=agent, assignee=other)
+
+    assert sla_send_warnings(now=utc(2025, 1, 13, 9, 40)) == 1
+    assert sla_send_warnings(now=utc(2025, 1, 13, 9, 41)) == 0
+    assert warned(notifications) == [(agent.pk, "assignee"), (other.pk, "assignee")]
+
+
+def test_a_new_teams_lead_is_warned_though_the_one_before_was(watched_ticket, agent, lead, notifications):
+    new_lead = UserFactory()
+    assert sla_send_warnings(now=utc(2025, 1, 13, 9, 46)) == 2
+
+    ticket_assign(ticket_id=watched_ticket.pk, actor=agent, assignee=agent, team=TeamFactory(lead=new_lead))
+
+    assert sla_send_warnings(now=utc(2025, 1, 13, 9, 47)) == 1
+    assert warned(notifications) == [(agent.pk, "assignee"), (lead.pk, "team_lead"), (new_lead.pk, "team_lead")]
+
+
+def test_a_supervisor_a_ticket_is_escalated_to_is_warned(watched_ticket, agent, supervisor, notifications):
+    assert sla_send_warnings(now=utc(2025, 1, 13, 9, 35)) == 1
+
+    ticket_escalate(ticket_id=watched_ticket.pk, actor=agent, reason="Angry customer", supervisor=supervisor)
+
+    assert sla_send_warnings(now=utc(2025, 1, 13, 9, 36)) == 1
+    assert warned(notifications) == [(agent.pk, "assignee"), (supervisor.pk, "assignee")]
+
+
+def test_a_resolution_clock_that_runs_again_after_a_reopening_warns_again(agent, lead, notifications):
+    policy(resolution_minutes=120, warning_minutes=30)
+    ticket = ticket_created(utc(2025, 1, 13, 9, 0), status=S.OPEN, assignee=agent, team=TeamFactory(lead=lead))
+    sla_start(ticket=ticket)
+    assert sla_send_warnings(now=utc(2025, 1, 13, 10, 46)) == 2
+    change_status(ticket, S.SOLVED, utc(2025, 1, 13, 10, 50))
+
+    change_status(ticket, S.OPEN, utc(2025, 1, 13, 12, 0))
+
+    assert targets(ticket)[K.RESOLUTION].due_at == utc(2025, 1, 13, 12, 10)
+    assert sla_send_warnings(now=utc(2025, 1, 13, 12, 1)) == 2
+    assert warned(notifications) == [(agent.pk, "assignee"), (lead.pk, "team_lead")] * 2
 
 
 def test_the_warning_window_is_measured_in_business_time(agent, notifications):
@@ -678,6 +938,62 @@ def test_each_breached_target_raises_the_priority_once():
     ]
 
 
+@pytest.mark.parametrize("ticket_count", [1, 10])
+def test_recording_breaches_costs_the_same_statements_for_one_ticket_or_many(
+    ticket_count, lead, notifications, django_assert_num_queries
+):
+    policy(first_response_minutes=60, resolution_minutes=120)
+    team = TeamFactory(lead=lead)
+    for _ in range(ticket_count):
+        sla_start(ticket=ticket_created(utc(2025, 1, 1), status=S.OPEN, team=team))
+
+    # The overdue tickets; per batch of 100: a savepoint, the locks, the targets, the raised priorities,
+    # their history, the targets again, the ticket listeners' lookup, the release.
+    with django_assert_num_queries(9):
+        assert sla_mark_breaches(now=utc(2025, 1, 2)) == 2 * ticket_count
+
+    assert set(Ticket.objects.values_list("priority", flat=True)) == {Priority.URGENT}
+    assert TicketActivity.objects.filter(kind=TicketActivity.Kind.PRIORITY).count() == 2 * ticket_count
+
+
+@pytest.mark.parametrize("ticket_count", [1, 10])
+def test_sending_warnings_costs_the_same_statements_for_one_ticket_or_many(
+    ticket_count, agent, lead, notifications, django_assert_num_queries
+):
+    policy(first_response_minutes=60, warning_minutes=30)
+    team = TeamFactory(lead=lead)
+    for _ in range(ticket_count):
+        sla_start(ticket=ticket_created(utc(2025, 1, 13, 9, 0), status=S.OPEN, assignee=agent, team=team))
+
+    # How far ahead to look (the longest window, the calendars), the targets due by then; per batch of
+    # 100: a savepoint, the locks, the targets, their calendar (assignments, the default), the warned
+    # targets, the release.
+    with django_assert_num_queries(10):
+        assert sla_send_warnings(now=utc(2025, 1, 13, 9, 50)) == 2 * ticket_count
+
+
+def test_the_warning_pass_looks_ahead_the_longest_window_on_the_slowest_calendar():
+    office_calendar()
+    policy(first_response_minutes=60, warning_minutes=45)
+    policy(first_response_minutes=60, warning_minutes=10)
+
+    # Friday 16:50 in Berlin: 10 minutes on Friday, 35 on Monday; around the clock it would be 17:35.
+    assert sla_warning_horizon(now=berlin(2025, 1, 10, 16, 50)) == berlin(2025, 1, 13, 9, 35)
+
+
+def test_a_target_due_beyond_every_warning_window_is_not_read_by_the_warning_pass(
+    agent, notifications, django_assert_num_queries
+):
+    policy(first_response_minutes=24 * 60, warning_minutes=30)
+    sla_start(ticket=ticket_created(utc(2025, 1, 13, 9, 0), status=S.OPEN, assignee=agent))
+
+    with django_assert_num_queries(3) as captured:  # how far ahead to look, then the (empty) first pass
+        assert sla_send_warnings(now=utc(2025, 1, 13, 9, 50)) == 0
+
+    first_pass = next(query["sql"] for query in captured.captured_queries if "tickets_slatarget" in query["sql"])
+    assert '"tickets_slatarget"."due_at" <= \'2025-01-13T10:20:00+00:00\'' in first_pass
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_ticket_another_run_holds_is_skipped_not_waited_for_or_doubled(notifications):
     policy(first_response_minutes=60)
@@ -758,7 +1074,7 @@ def test_the_acknowledgement_says_when_the_first_reply_is_due():
     text = acknowledgement_text(ticket=ticket)
 
     assert targets(ticket)[K.FIRST_RESPONSE].due_at == berlin(2025, 1, 13, 12, 30)
-    assert "An agent will reply by Monday 12:30 p.m. at the latest." in text
+    assert "An agent will reply by Monday 12:30 p.m. (Europe/Berlin) at the latest." in text
     assert "as soon as possible" not in text
 
 
@@ -769,10 +1085,41 @@ def test_the_expected_reply_time_is_in_the_customers_language():
     assert "12:30" in text
 
 
+def test_the_named_time_zone_follows_the_customers_language():
+    text = acknowledgement_text(ticket=acknowledged_ticket(language="ja"))
+
+    assert "12:30\uff08Europe/Berlin\uff09" in text  # full-width parentheses
+
+
 def test_the_expected_reply_time_is_in_the_customers_time_zone():
     text = acknowledgement_text(ticket=acknowledged_ticket(zone="America/New_York"))
 
-    assert "Monday 6:30 a.m." in text
+    assert "Monday 6:30 a.m. (America/New_York)" in text
+
+
+@pytest.mark.parametrize("zone", ["UTC", "", "Not/AZone"])
+def test_for_a_customer_whose_zone_is_unknown_the_reply_time_is_in_the_calendars_zone_and_names_it(zone):
+    text = acknowledgement_text(ticket=acknowledged_ticket(zone=zone))
+
+    assert "An agent will reply by Monday 12:30 p.m. (Europe/Berlin) at the latest." in text
+
+
+def test_the_calendars_zone_is_the_teams_when_the_policy_has_no_calendar():
+    team = TeamFactory()
+    CalendarAssignment.objects.create(calendar=office_calendar(zone="America/New_York"), team=team)
+    policy(first_response_minutes=60)
+    ticket = ticket_created(berlin(2025, 1, 10, 16, 30), team=team)  # 10:30 in New York
+    sla_start(ticket=ticket)
+
+    assert "reply by Friday 11:30 a.m. (America/New_York) at the latest" in acknowledgement_text(ticket=ticket)
+
+
+def test_around_the_clock_the_reply_time_of_a_customer_whose_zone_is_unknown_is_in_utc():
+    policy(first_response_minutes=60)
+    ticket = ticket_created(utc(2025, 1, 10, 16, 30))
+    sla_start(ticket=ticket)
+
+    assert "reply by Friday 5:30 p.m. (UTC) at the latest" in acknowledgement_text(ticket=ticket)
 
 
 def test_a_reply_due_more_than_a_week_ahead_gives_the_date():
@@ -783,7 +1130,7 @@ def test_a_reply_due_more_than_a_week_ahead_gives_the_date():
     ticket = ticket_created(berlin(2025, 1, 10, 16, 30), customer=CustomerFactory(timezone="Europe/Berlin"))
     sla_start(ticket=ticket)
 
-    assert "reply by Jan. 20, 2025 9:30 a.m. at the latest" in acknowledgement_text(ticket=ticket)
+    assert "reply by Jan. 20, 2025 9:30 a.m. (Europe/Berlin) at the latest" in acknowledgement_text(ticket=ticket)
 
 
 def test_without_an_sla_the_acknowledgement_says_as_soon_as_possible():

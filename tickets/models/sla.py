@@ -1,13 +1,24 @@
 """Business-hours calendars, SLA policies and each ticket's SLA targets."""
 
+import datetime
+import functools
+import zoneinfo
+
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from helpdesk.core.models import TimeStampedModel
 from tickets.choices import Channel, Priority
 from tickets.models.core import Ticket
+
+
+@functools.cache
+def _time_zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 class BusinessCalendar(TimeStampedModel):
@@ -26,6 +37,16 @@ class BusinessCalendar(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        # An unknown zone would make every SLA clock on this calendar run around the clock instead.
+        if self.timezone not in _time_zone_names():
+            raise ValidationError(
+                {
+                    "timezone": _("%(zone)s is not a time zone; use a name such as Europe/Berlin.")
+                    % {"zone": self.timezone}
+                }
+            )
+
 
 class BusinessHoursInterval(models.Model):
     """One opening interval on one weekday (0 = Monday), in the calendar's local time."""
@@ -38,8 +59,13 @@ class BusinessHoursInterval(models.Model):
     class Meta:
         ordering = ["weekday", "starts_at"]
         constraints = [
+            # An interval ending at 00:00 runs to the end of its day (tickets.business_hours.END_OF_DAY).
             models.CheckConstraint(
-                condition=models.Q(ends_at__gt=models.F("starts_at")), name="interval_ends_after_start"
+                condition=models.Q(ends_at__gt=models.F("starts_at")) | models.Q(ends_at=datetime.time(0)),
+                name="interval_ends_after_start",
+                violation_error_message=_(
+                    "An interval must end after it starts; an end of 00:00 means midnight at the end of the day."
+                ),
             )
         ]
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.db import transaction
@@ -19,10 +19,11 @@ from django.utils.translation import pgettext
 from redis.exceptions import RedisError
 
 from tickets.models import AcknowledgementRequest, AutoAcknowledgement, Message, Ticket
+from tickets.services.customer_time import ticket_customer_zone
 from tickets.services.delivery import message_deliver_or_queue
 from tickets.services.outbound import OutboundDraft, outbound_messages_create
 from tickets.services.requeue import requeue_untouched
-from tickets.services.sla import sla_first_response_due_at
+from tickets.services.sla import sla_first_response_running
 
 logger = logging.getLogger(__name__)
 # An acknowledgement still owed this long after its ticket opened is queued again (beat) ...
@@ -44,43 +45,37 @@ SENDER_MARK_SECONDS = 30
 _WEEKDAY_HORIZON_DAYS = 6
 
 
-def _customer_zone(ticket: Ticket) -> ZoneInfo:
-    try:
-        return ZoneInfo(ticket.customer.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def expected_reply_text(*, ticket: Ticket, due_at: datetime) -> str:
-    """When the first reply is due, in the customer's time zone and the active language."""
-    zone = _customer_zone(ticket)
+def expected_reply_text(*, ticket: Ticket, due_at: datetime, zone: ZoneInfo) -> str:
+    """When the first reply is due, in ``zone`` (named, so the customer can tell) and the active language."""
     due = due_at.astimezone(zone)
     days_ahead = (due.date() - ticket.created_at.astimezone(zone).date()).days
     day = formats.date_format(due, "l" if days_ahead <= _WEEKDAY_HORIZON_DAYS else "DATE_FORMAT")
-    return pgettext("expected reply time: a weekday or date, then a time", "%(day)s %(time)s") % {
-        "day": day,
-        "time": formats.time_format(due, "TIME_FORMAT"),
-    }
+    return pgettext(
+        "expected reply time: a weekday or date, a time, then its time zone (e.g. Europe/Berlin)",
+        "%(day)s %(time)s (%(zone)s)",
+    ) % {"day": day, "time": formats.time_format(due, "TIME_FORMAT"), "zone": zone.key}
 
 
 def acknowledgement_text(*, ticket: Ticket) -> str:
-    due_at = sla_first_response_due_at(ticket=ticket)
+    first_response = sla_first_response_running(ticket=ticket)
+    due_at = first_response.due_at if first_response is not None else None
     with translation.override(ticket.customer.language or "en"):
         greeting = (
             _("Hello %(name)s,") % {"name": ticket.customer.first_name} if ticket.customer.first_name else _("Hello,")
         )
-        if due_at is None:
+        if first_response is None or due_at is None:
             body = _(
                 "Thank you for contacting us. Your request number is #%(number)s.\n"
                 "An agent will reply as soon as possible.\n\n"
                 "To add anything, simply reply to this message."
             ) % {"number": ticket.number}
         else:
+            zone = ticket_customer_zone(ticket=ticket, policy=first_response.policy)
             body = _(
                 "Thank you for contacting us. Your request number is #%(number)s.\n"
                 "An agent will reply by %(reply_by)s at the latest.\n\n"
                 "To add anything, simply reply to this message."
-            ) % {"number": ticket.number, "reply_by": expected_reply_text(ticket=ticket, due_at=due_at)}
+            ) % {"number": ticket.number, "reply_by": expected_reply_text(ticket=ticket, due_at=due_at, zone=zone)}
     return f"{greeting}\n\n{body}"
 
 

@@ -91,6 +91,9 @@ def ticket_set_priority(*, ticket_id: int, priority: str, actor: User | None) ->
         previous, ticket.priority = ticket.priority, priority
         ticket_touch(ticket=ticket, fields=["priority"], is_conversation_change=False)
         _record(ticket, actor, TicketActivity.Kind.PRIORITY, before=previous, after=priority)
+        from tickets.sla_hooks import sla_after_priority_change
+
+        sla_after_priority_change(ticket=ticket)
         after_ticket_change(ticket=ticket, change="updated")
     return ticket
 
@@ -161,6 +164,13 @@ def ticket_assign(
         details={"before": before, "after": {"assignee": ticket.assignee_id, "team": ticket.team_id}},
     )
     TicketActivity.objects.bulk_create([assignment, *opened])
+    from tickets.sla_hooks import sla_after_owner_change
+
+    sla_after_owner_change(
+        ticket=ticket,
+        is_assignee_changed=before["assignee"] != ticket.assignee_id,
+        is_team_changed=before["team"] != ticket.team_id,
+    )
     after_ticket_change(ticket=ticket, change="updated")
     return ticket
 
@@ -203,11 +213,19 @@ def ticket_escalate(
     escalation = Escalation.objects.create(
         ticket=ticket, escalated_by=actor, to_team=team, to_supervisor=supervisor, reason=reason.strip()
     )
+    before = {"assignee": ticket.assignee_id, "team": ticket.team_id}
     if team is not None:
         ticket.team = team
     if supervisor is not None:
         ticket.assignee = supervisor
     ticket_touch(ticket=ticket, fields=["team", "assignee"])
+    from tickets.sla_hooks import sla_after_owner_change
+
+    sla_after_owner_change(
+        ticket=ticket,
+        is_assignee_changed=before["assignee"] != ticket.assignee_id,
+        is_team_changed=before["team"] != ticket.team_id,
+    )
     _record(
         ticket,
         actor,

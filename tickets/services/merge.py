@@ -170,6 +170,9 @@ def ticket_split(*, message_id: int, actor: User) -> Ticket:
     ticket.created_at = message.created_at
     Message.objects.filter(pk=message.pk).update(ticket=ticket)
     message.ticket = ticket
+    from tickets.sla_hooks import sla_after_messages_moved
+
+    sla_after_messages_moved(ticket=original)
     ticket_on_created(ticket=ticket, first_message=message)
     ticket_touch(ticket=original)
     TicketActivity.objects.create(

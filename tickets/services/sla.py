@@ -14,19 +14,26 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from tickets.business_hours import ALWAYS_OPEN, Schedule, add_business_time, business_seconds_between
 from tickets.business_hours import schedule_from_calendar as _schedule_from_calendar
-from tickets.choices import Priority, TicketStatus
+from tickets.choices import MessageDirection, Priority, TicketStatus
 from tickets.events import after_ticket_change, notify_staff
-from tickets.models import BusinessCalendar, CalendarAssignment, SlaPolicy, SlaTarget, Ticket, TicketActivity
+from tickets.models import (
+    BusinessCalendar,
+    CalendarAssignment,
+    Message,
+    SlaPolicy,
+    SlaTarget,
+    Ticket,
+    TicketActivity,
+)
 from tickets.rule_cache import cached_rules
-from tickets.services.lifecycle import ticket_touch
 from tickets.status_machine import PAUSED_STATUSES, UNRESOLVED_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -94,7 +101,25 @@ class CalendarChoice:
 
 def sla_calendar_for(*, choice: CalendarChoice) -> BusinessCalendar | None:
     """The calendar (intervals and holidays prefetched) a ticket works by; None means around the clock."""
-    calendars = BusinessCalendar.objects.prefetch_related("intervals", "holidays")
+    return _calendars_for(choice).prefetch_related("intervals", "holidays").first()
+
+
+def sla_time_zone_for(*, ticket: Ticket, policy: SlaPolicy | None = None) -> ZoneInfo | None:
+    """The time zone of the business calendar that counts the ticket's SLA (by ``policy``, else the policy
+    of its targets or the one that applies now); None when it works around the clock or the zone is invalid."""
+    if policy is None:
+        policy = _policy_of(SlaTarget.objects.filter(ticket=ticket, policy__isnull=False).select_related("policy")[:1])
+        policy = policy or sla_policy_for(ticket=ticket)
+    name = _calendars_for(CalendarChoice.of(ticket=ticket, policy=policy)).values_list("timezone", flat=True).first()
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _calendars_for(choice: CalendarChoice) -> QuerySet[BusinessCalendar]:
+    """The calendar a ticket works by, as a query for at most one row."""
+    calendars = BusinessCalendar.objects.all()
     calendar_id = choice.policy_calendar_id
     if calendar_id is None:
         by_team_or_channel = Q(channel=choice.channel)
@@ -105,8 +130,8 @@ def sla_calendar_for(*, choice: CalendarChoice) -> BusinessCalendar | None:
         ranked = sorted(assignments, key=lambda row: row[0] is None)
         calendar_id = ranked[0][1] if ranked else None
     if calendar_id is None:
-        return calendars.filter(is_default=True).first()
-    return calendars.filter(pk=calendar_id).first()
+        return calendars.filter(is_default=True)
+    return calendars.filter(pk=calendar_id)
 
 
 def sla_schedule_for(*, choice: CalendarChoice) -> Schedule:
@@ -181,6 +206,71 @@ def _reopen(target: SlaTarget, *, at: datetime, schedule: Schedule) -> None:
     target.due_at = add_business_time(schedule, at, remaining)
     target.paused_at = None
     target.remaining_business_seconds = None
+    # The clock runs to a new due time: whoever holds the ticket hears again as it nears.
+    target.assignee_warned_at = target.lead_warned_at = None
+
+
+_ALLOWANCE_FIELDS: dict[str, str] = {
+    Kind.FIRST_RESPONSE: "first_response_minutes",
+    Kind.NEXT_RESPONSE: "next_response_minutes",
+    Kind.RESOLUTION: "resolution_minutes",
+}
+
+
+def _allowance(policy: SlaPolicy | None, kind: str) -> int | None:
+    """The business seconds a policy gives a target of this kind; None when it sets no such target."""
+    minutes = getattr(policy, _ALLOWANCE_FIELDS[kind]) if policy is not None else None
+    return minutes * 60 if minutes is not None else None
+
+
+def _is_settled(target: SlaTarget, *, at: datetime) -> bool:
+    """Met, or breached (recorded, or past due and not yet seen by the breach job): its times are history."""
+    return (
+        target.met_at is not None
+        or target.breached_at is not None
+        or (target.due_at is not None and target.due_at <= at)
+    )
+
+
+def _refit(
+    target: SlaTarget,
+    *,
+    old_seconds: int | None,
+    new_seconds: int,
+    at: datetime,
+    old_schedule: Schedule,
+    new_schedule: Schedule,
+) -> None:
+    """Give an unmet target a new allowance counted from its start: the business time it has used stays
+    used, and the time it stood paused (pending, on hold) still does not count."""
+    as_of = at if _is_running(target) else (target.paused_at or at)
+    since_start = business_seconds_between(old_schedule, target.started_at, as_of)
+    if old_seconds is None:  # its policy was deleted: all the business time since its start counts
+        used = since_start
+    elif _is_running(target):
+        assert target.due_at is not None  # noqa: S101 - running
+        used = old_seconds - business_seconds_between(old_schedule, at, target.due_at)
+    else:
+        used = old_seconds - (target.remaining_business_seconds or 0)
+    used = max(used, 0)
+    left = new_seconds - used
+    paused = max(since_start - used, 0)
+    if left > 0 and not _is_running(target):
+        target.remaining_business_seconds = left
+    elif left > 0 and new_schedule != old_schedule:
+        # Another calendar: what is left of the allowance counts by the new one from now.
+        target.due_at = add_business_time(new_schedule, at, left)
+    else:
+        # Counted from the start, the due time is exact to the second; past ``as_of`` when the new
+        # allowance ran out before then.
+        due_at = add_business_time(old_schedule, target.started_at, new_seconds + paused)
+        if _is_running(target):
+            target.due_at = min(due_at, as_of) if left <= 0 else due_at  # an overdue one is the breach job's
+        else:
+            target.remaining_business_seconds = 0
+            target.breached_at = min(due_at, as_of)
+    # A new due time has its own warning window.
+    target.assignee_warned_at = target.lead_warned_at = None
 
 
 def _restart(target: SlaTarget, *, policy: SlaPolicy, at: datetime, seconds: int, schedule: Schedule) -> None:
@@ -227,6 +317,7 @@ def _targets_of(ticket: Ticket) -> dict[str, SlaTarget]:
 
 
 def _policy_of(targets: Iterable[SlaTarget]) -> SlaPolicy | None:
+    # Every target of a ticket points to the policy the ticket works by now (sla_follow_policy moves them all).
     return next((target.policy for target in targets if target.policy is not None), None)
 
 
@@ -344,13 +435,101 @@ def sla_record_customer_message(*, ticket: Ticket, received_at: datetime) -> Non
     _save(ticket=ticket, targets=targets.values(), changed=changed)
 
 
-def sla_first_response_due_at(*, ticket: Ticket) -> datetime | None:
-    """When the customer can expect the first reply, if a first-response clock is running."""
-    return (
-        SlaTarget.objects.filter(_RUNNING, ticket=ticket, kind=Kind.FIRST_RESPONSE)
-        .values_list("due_at", flat=True)
-        .first()
-    )
+# Runs inside the caller's transaction when there is one; a savepoint would only cost round trips.
+@transaction.atomic(savepoint=False)
+def sla_follow_policy(*, ticket: Ticket, at: datetime) -> None:
+    """The ticket's priority changed: pick its policy again and, when another applies, refit each target
+    still running or paused to the new policy's allowance from the target's start (met and breached
+    targets keep their times). A target the new policy does not set stops; one it sets that the ticket
+    never had starts from the ticket's creation, if still owed. The ticket is locked."""
+    targets = _targets_of(ticket)
+    old_policy = _policy_of(targets.values())
+    new_policy = sla_policy_for(ticket=ticket)
+    if (old_policy.pk if old_policy else None) == (new_policy.pk if new_policy else None):
+        return
+    old_schedule = _lazy_schedule(ticket=ticket, policy=old_policy)
+    new_schedule = _lazy_schedule(ticket=ticket, policy=new_policy)
+    changed: list[SlaTarget] = []
+    stopped: list[SlaTarget] = []
+    for target in targets.values():
+        new_seconds = _allowance(new_policy, target.kind)
+        if not _is_settled(target, at=at):
+            if new_seconds is None:
+                stopped.append(target)
+                continue
+            _refit(
+                target,
+                old_seconds=_allowance(old_policy, target.kind),
+                new_seconds=new_seconds,
+                at=at,
+                old_schedule=old_schedule(),
+                new_schedule=new_schedule(),
+            )
+        target.policy = new_policy
+        changed.append(target)
+    if stopped:
+        SlaTarget.objects.filter(pk__in=[target.pk for target in stopped]).delete()
+        for target in stopped:
+            del targets[target.kind]
+    if new_policy is not None and ticket.status not in STOPPED_STATUSES:  # a solved ticket owes nothing new
+        owed = {Kind.FIRST_RESPONSE: ticket.first_agent_reply_at is None, Kind.RESOLUTION: True}
+        started: list[SlaTarget] = []
+        for kind, is_owed in owed.items():
+            seconds = _allowance(new_policy, kind)
+            if seconds is None or kind in targets or not is_owed:
+                continue
+            target = targets[kind] = SlaTarget(
+                ticket=ticket,
+                policy=new_policy,
+                kind=kind,
+                started_at=ticket.created_at,
+                due_at=add_business_time(new_schedule(), ticket.created_at, seconds),
+            )
+            started.append(target)
+        changed += started
+        changed += _follow_status(ticket=ticket, targets=started, at=at, schedule=new_schedule)
+    _save(ticket=ticket, targets=targets.values(), changed=changed)
+
+
+# Runs inside the caller's transaction when there is one; a savepoint would only cost round trips.
+@transaction.atomic(savepoint=False)
+def sla_follow_moved_messages(*, ticket: Ticket) -> None:
+    """Messages moved off the ticket (a split): when no customer message is left waiting for an agent's
+    reply, its unmet next-response target has nothing to time and goes. The moved message is timed by
+    its new ticket's first response, from the same instant. The ticket is locked."""
+    targets = _targets_of(ticket)
+    next_response = targets.get(Kind.NEXT_RESPONSE)
+    if next_response is None or next_response.met_at is not None:
+        return
+    replies = Message.objects.filter(ticket=ticket, direction=MessageDirection.OUTBOUND, is_automatic=False)
+    waiting = Message.objects.filter(ticket=ticket, direction=MessageDirection.INBOUND)
+    last_reply_at = replies.aggregate(at=Max("created_at"))["at"]
+    if last_reply_at is not None:
+        waiting = waiting.filter(created_at__gt=last_reply_at)
+    if waiting.exists():
+        return
+    next_response.delete()
+    del targets[Kind.NEXT_RESPONSE]
+    _save(ticket=ticket, targets=targets.values(), changed=[])
+
+
+def sla_forget_warnings(*, ticket: Ticket, assignee: bool, lead: bool) -> None:
+    """The assignee's (and/or the team lead's) warnings of the ticket's unmet, unbreached targets are due again,
+    to whoever holds the ticket now: one UPDATE. The ticket is locked."""
+    cleared: dict[str, None] = {}
+    if assignee:
+        cleared["assignee_warned_at"] = None
+    if lead:
+        cleared["lead_warned_at"] = None
+    if cleared:
+        SlaTarget.objects.filter(ticket=ticket, met_at__isnull=True, breached_at__isnull=True).update(
+            updated_at=timezone.now(), **cleared
+        )
+
+
+def sla_first_response_running(*, ticket: Ticket) -> SlaTarget | None:
+    """The first-response target (with its policy) when its clock runs: when the customer can expect a reply."""
+    return SlaTarget.objects.filter(_RUNNING, ticket=ticket, kind=Kind.FIRST_RESPONSE).select_related("policy").first()
 
 
 # --- Warnings and breaches (periodic) ------------------------------------------------------------
@@ -439,15 +618,33 @@ def _warnable_targets(now: datetime) -> Q:
     )
 
 
+def sla_warning_horizon(*, now: datetime) -> datetime:
+    """The latest due time a target can have and be inside its warning window at ``now``: the longest
+    window of any policy, in business time, on the calendar that takes longest to count it (a broken or
+    never-open calendar counts around the clock, as the targets on it do)."""
+    longest = SlaPolicy.objects.aggregate(longest=Max("warning_minutes"))["longest"] or 0
+    seconds = max(longest, DEFAULT_WARNING_MINUTES) * 60
+    schedules = [ALWAYS_OPEN]
+    for calendar in BusinessCalendar.objects.prefetch_related("intervals", "holidays"):
+        try:
+            schedule = _schedule_from_calendar(calendar)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        if schedule.is_ever_open:
+            schedules.append(schedule)
+    return max(add_business_time(schedule, now, seconds) for schedule in schedules)
+
+
 def sla_send_warnings(*, now: datetime | None = None) -> int:
     """Warn the assignee when a running target enters its policy's warning window (business time), and the
     team lead when half of it is left; once each. Returns how many notifications were sent."""
     now = now or timezone.now()
     thresholds = _Thresholds(now)
-    # A first pass without locks finds the few tickets that need a warning now.
+    # A first pass without locks finds the few tickets that need a warning now, among the targets due
+    # soon enough to be in some warning window (not every running clock of the desk).
     ticket_ids: list[int] = []
     for target in (
-        SlaTarget.objects.filter(_warnable_targets(now))
+        SlaTarget.objects.filter(_warnable_targets(now), due_at__lte=sla_warning_horizon(now=now))
         .select_related("policy", "ticket__team")
         .order_by("due_at", "pk")
         .iterator(chunk_size=2000)
@@ -508,13 +705,16 @@ def _breachable_targets(now: datetime) -> Q:
     return overdue | unescalated
 
 
-def _raise_priority(*, ticket: Ticket, target: SlaTarget) -> None:
+def _raise_priority(*, ticket: Ticket, target: SlaTarget) -> TicketActivity | None:
+    """A breach raises the priority a step but keeps the ticket's policy: picking the stricter policy of
+    the new priority would make its other targets overdue at once, and each breach would raise it again.
+    Changes ``ticket`` in place and returns the (unsaved) history row; the caller writes both."""
     raised = RAISED_PRIORITY.get(Priority(ticket.priority))
     if raised is None:
-        return
+        return None
     previous, ticket.priority = ticket.priority, raised
-    ticket_touch(ticket=ticket, fields=["priority"], is_conversation_change=False)
-    TicketActivity.objects.create(
+    ticket.updated_at = timezone.now()
+    return TicketActivity(
         ticket=ticket,
         actor=None,
         kind=TicketActivity.Kind.PRIORITY,
@@ -543,12 +743,17 @@ def sla_mark_breaches(*, now: datetime | None = None) -> int:
                 SlaTarget.objects.filter(_breachable_targets(now), ticket__in=list(tickets)).order_by("due_at", "pk")
             )
             changed_tickets: dict[int, Ticket] = {}
+            raised: dict[int, Ticket] = {}
+            history: list[TicketActivity] = []
             for target in targets:
                 ticket = target.ticket = tickets[target.ticket_id]
                 target.breached_at = target.breached_at or target.due_at
                 target.breach_escalated_at = now
                 target.updated_at = now
-                _raise_priority(ticket=ticket, target=target)
+                activity = _raise_priority(ticket=ticket, target=target)
+                if activity is not None:
+                    raised[ticket.pk] = ticket
+                    history.append(activity)
                 changed_tickets[ticket.pk] = ticket
                 lead_id = ticket.team.lead_id if ticket.team is not None else None
                 if lead_id is not None:
@@ -556,6 +761,9 @@ def sla_mark_breaches(*, now: datetime | None = None) -> int:
                     # For an unassigned ticket this is the lead's only warning.
                     target.lead_warned_at = target.lead_warned_at or now
                 breached += 1
+            # A batch costs the same few statements however many tickets it escalates.
+            Ticket.objects.bulk_update(list(raised.values()), fields=["priority", "updated_at"])
+            TicketActivity.objects.bulk_create(history)
             SlaTarget.objects.bulk_update(
                 targets, fields=["breached_at", "breach_escalated_at", "lead_warned_at", "updated_at"]
             )
