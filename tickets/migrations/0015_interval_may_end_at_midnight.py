@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0011_sla_breach_escalated'),
+        ('tickets', '0014_tag_name_unique_ignoring_case'),
     ]
 
     operations = [
