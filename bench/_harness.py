@@ -250,3 +250,13 @@ def get_ok(client: Any, path: str, **headers: Any) -> Any:
         body = response.content[:500].decode(errors="replace")
         raise RuntimeError(f"GET {path} answered {response.status_code}: {body}")
     return response
+
+
+def purge_tasks(app: Any) -> None:
+    """Drop every queued task, and the mark that says an acknowledgement sender is queued (it was just purged)."""
+    from django.core.cache import cache
+
+    from tickets.services.acknowledgement import SENDER_QUEUED_MARK
+
+    app.control.purge()
+    cache.delete(SENDER_QUEUED_MARK)

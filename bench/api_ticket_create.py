@@ -30,6 +30,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from _harness import purge_tasks
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH = "api_ticket_create"
 TARGET_PER_SECOND = 300.0
@@ -115,7 +117,7 @@ def main() -> int:
     log(f"{BENCH}: database {name!r}, {args.tickets} tickets after {args.warmup} warm-up requests")
     emit("load_average_1m_start", round(os.getloadavg()[0], 2), "load", cpus=os.cpu_count())
     try:
-        app.control.purge()
+        purge_tasks(app)
         client = APIClient(HTTP_HOST="localhost")
         client.credentials(HTTP_AUTHORIZATION=f"Token {bench_token()}")
         run = f"{int(time.time())}-{os.getpid()}"
@@ -170,7 +172,7 @@ def main() -> int:
         emit("queries_per_request_max", max(per_request_queries), "queries", **extra)
         emit("seconds", round(elapsed, 2), "s", **extra)
     finally:
-        app.control.purge()
+        purge_tasks(app)
         if fresh and not args.keep_database:
             connection.close()
             connection.settings_dict["NAME"] = original_name

@@ -62,6 +62,7 @@ from _harness import (
     percentile,
     process_cpu_seconds,
     process_tree_cpu_seconds,
+    purge_tasks,
 )
 
 BENCH = "smtp_inbound"
@@ -610,7 +611,7 @@ def main() -> int:
     listener = None
     listener_process: subprocess.Popen[bytes] | None = None
     try:
-        app.control.purge()
+        purge_tasks(app)
         if args.with_worker:
             from aiosmtpd.controller import Controller
 
@@ -714,7 +715,7 @@ def main() -> int:
                 log("smtp_inbound: worker log (last lines):\n" + "\n".join(worker_log.splitlines()[-20:]))
         if sink is not None:
             sink.stop()
-        app.control.purge()
+        purge_tasks(app)
         if fresh and not args.keep_database:
             connection.close()
             connection.settings_dict["NAME"] = original_name

@@ -151,3 +151,26 @@ def test_beat_sweeps_owed_acknowledgements_every_minute():
 
     assert entry["task"] == "tickets.tasks.acknowledgement_requests_requeue_stale_task"
     assert entry["schedule"].minute == set(range(60))
+
+
+def test_a_queued_sender_that_was_lost_holds_up_the_next_only_until_its_mark_expires(
+    queued, monkeypatch, django_capture_on_commit_callbacks
+):
+    import time
+
+    from tickets.services import acknowledgement
+
+    monkeypatch.setattr(acknowledgement, "SENDER_MARK_SECONDS", 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(inbound=_email(1))  # queues a sender, which the broker then loses
+    queued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(inbound=_email(2))
+    while_marked = list(queued)
+    time.sleep(1.2)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(inbound=_email(3))
+
+    assert while_marked == []  # the mark still says one is queued
+    assert queued == ["sender"]  # expired: the next new ticket queues another, which sends all three
+    assert acknowledgements_send_owed() == 3

@@ -39,7 +39,7 @@ SENDER_BUDGET_SECONDS = 20.0
 CLAIM_DURATION = timedelta(minutes=2)
 # and this cache key says a sender is queued and has not started yet (expiring, in case it was lost).
 SENDER_QUEUED_MARK = "helpdesk:acknowledgements:sender-queued"
-SENDER_MARK_SECONDS = 30
+SENDER_MARK_SECONDS = 5
 
 # Within a week a weekday is unambiguous ("Monday 12:30 p.m."); beyond it the customer gets the date.
 _WEEKDAY_HORIZON_DAYS = 6
