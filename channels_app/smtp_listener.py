@@ -9,29 +9,63 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 from channels_app.email_inbound import email_receive
 from channels_app.inbound_pacing import InboundPacing, inbound_pacing_from_settings
 from channels_app.models import QuarantinedEmail
+from tickets.services.ingest import IngestResult
 
 logger = logging.getLogger(__name__)
 
 
+# Django checks a kept connection (CONN_HEALTH_CHECKS) before each request: for a listener taking a message
+# every few milliseconds, a round trip per message. A connection that has just served a message is known to
+# work; it is checked again only after this long without one.
+CONNECTION_RECHECK_IDLE_SECONDS = 5.0
+_ingest_thread = threading.local()
+
+
+def _before_message() -> None:
+    used_at = getattr(_ingest_thread, "connection_used_at", None)
+    if used_at is None or time.monotonic() - used_at > CONNECTION_RECHECK_IDLE_SECONDS:
+        close_old_connections()  # as before a request: too old closed, a kept one checked on its next use
+
+
+def _after_message() -> None:
+    close_old_connections()  # a connection that failed (and does not answer) or outlived CONN_MAX_AGE is closed
+    if connection.connection is not None:
+        connection.health_check_done = True  # it has just served this message
+        _ingest_thread.connection_used_at = time.monotonic()
+
+
+def _receive(raw: bytes, sender: str, recipients: tuple[str, ...]) -> IngestResult | QuarantinedEmail:
+    return email_receive(raw=raw, source=QuarantinedEmail.Source.SMTP, envelope_sender=sender, recipients=recipients)
+
+
 def _receive_blocking(raw: bytes, sender: str, recipients: tuple[str, ...]) -> str:
-    close_old_connections()
+    _before_message()
     try:
-        result = email_receive(
-            raw=raw, source=QuarantinedEmail.Source.SMTP, envelope_sender=sender, recipients=recipients
-        )
+        try:
+            result = _receive(raw, sender, recipients)
+        except (InterfaceError, OperationalError):
+            if connection.connection is not None and connection.is_usable():
+                raise
+            # The database dropped the kept connection (a restart, an idle timeout) since its last message:
+            # take the message again on a new one. Ingest recognises a message it already recorded.
+            logger.warning("the database connection was lost; taking the message again on a new one")
+            connection.close()
+            result = _receive(raw, sender, recipients)
     finally:
-        close_old_connections()
+        _after_message()
     if isinstance(result, QuarantinedEmail):
         return "250 2.0.0 Message accepted for review"
     return f"250 2.0.0 Message accepted as ticket #{result.ticket.number}"

@@ -168,3 +168,84 @@ def test_a_message_with_nuls_becomes_a_ticket_over_smtp(smtp_server):
     assert (code, reply) == (250, f"2.0.0 Message accepted as ticket #{ticket.number}")
     assert ticket.subject == "Box crushed"
     assert ticket.messages.get().body_text == "The box was crushed."
+
+
+def _note(number):
+    email = EmailMessage()
+    email["From"] = f"Customer {number} <customer{number}@example.test>"
+    email["To"] = "support@helpdesk.localhost"
+    email["Subject"] = f"Question {number}"
+    email["Message-ID"] = f"<listener-connection-{number}@example.test>"
+    email.set_content("Where is my parcel?")
+    return email
+
+
+@pytest.fixture
+def kept_connections(transactional_db, monkeypatch):
+    """The listener's threads keep their connections between messages, as deployed (tests close them)."""
+    from django.db import connection, connections
+
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 60)
+    yield
+    with connection.cursor() as cursor:  # the threads' kept connections must not outlive the test database
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+
+
+@pytest.fixture
+def health_checks(monkeypatch):
+    """How often the listener's threads check their database connection before using it."""
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    checks = []
+    real_is_usable = DatabaseWrapper.is_usable
+
+    def counted(self):
+        checks.append(1)
+        return real_is_usable(self)
+
+    monkeypatch.setattr(DatabaseWrapper, "is_usable", counted)
+    return checks
+
+
+def test_messages_in_quick_succession_are_taken_without_checking_the_connection_each_time(
+    kept_connections, smtp_server, health_checks
+):
+    with smtplib.SMTP("127.0.0.1", _port(smtp_server)) as client:
+        for number in range(3):
+            assert client.send_message(_note(number)) == {}
+
+    assert Ticket.objects.count() == 3
+    assert health_checks == []  # each message's connection had just served the one before
+
+
+def test_a_connection_idle_for_a_while_is_checked_before_the_next_message(
+    kept_connections, smtp_server, health_checks, monkeypatch
+):
+    from channels_app import smtp_listener
+
+    monkeypatch.setattr(smtp_listener, "CONNECTION_RECHECK_IDLE_SECONDS", 0.0)
+    with smtplib.SMTP("127.0.0.1", _port(smtp_server)) as client:
+        for number in range(3):
+            assert client.send_message(_note(number)) == {}
+
+    assert Ticket.objects.count() == 3
+    assert len(health_checks) >= 1
+
+
+def test_a_connection_the_database_dropped_between_two_messages_costs_the_sender_nothing(kept_connections, smtp_server):
+    from django.db import connection
+
+    with smtplib.SMTP("127.0.0.1", _port(smtp_server)) as client:
+        assert client.send_message(_note(1)) == {}
+        with connection.cursor() as cursor:  # the listener's kept connection goes away (a restart, a timeout)
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+            assert cursor.fetchone()[0] >= 1
+        assert client.send_message(_note(2)) == {}  # taken, not answered 451
+
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["Question 1", "Question 2"]
