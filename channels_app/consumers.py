@@ -52,17 +52,4 @@ class AgentInboxConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketConsum
         if not isinstance(content, dict) or content.get("action") != "catch_up":
             await self.send_json({"type": "error", "detail": "Unknown action."})
             return
-        try:
-            since = int(content.get("since", 0))
-        except (TypeError, ValueError):
-            await self.send_json({"type": "error", "detail": "'since' must be a sequence number."})
-            return
-        latest = await database_sync_to_async(realtime.latest_sequence)(group=realtime.AGENT_INBOX_GROUP)
-        if since > latest:
-            # The counter started again (Redis restarted or lost it): what the page missed cannot be
-            # told, so it reads its rows again and counts from here.
-            await self.send_json({"type": "reset", "seq": latest})
-            return
-        missed = await database_sync_to_async(realtime.events_since)(group=realtime.AGENT_INBOX_GROUP, sequence=since)
-        for event in missed:
-            await self.send_json(event)
+        await self.send_missed_events(group=realtime.AGENT_INBOX_GROUP, since=content.get("since", 0))

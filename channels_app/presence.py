@@ -79,6 +79,11 @@ class TicketPresenceConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketCo
     """``{"action": "viewing"|"typing"}`` frames in; presence lists, ticket changes and the agent's own
     notifications out.
 
+    Like the inbox's, the socket says ``{"type": "hello", "seq": N}`` with the number of the ticket's
+    latest change, and ``{"action": "catch_up", "since": N}`` replays the changes after N (or answers
+    ``{"type": "reset", "seq": latest}`` when N is ahead of it), so a page whose socket was down
+    still hears of a colleague's reply or a merge it missed.
+
     Access is checked again before anything is relayed, not only on connect: an agent whose ticket
     went to another team (or up an escalation) stops hearing of it and is closed with 4403. A change
     to the ticket is always checked afresh, since it may be the change that took the ticket away;
@@ -103,6 +108,8 @@ class TicketPresenceConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketCo
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.channel_layer.group_add(self.personal_group, self.channel_name)
         await self.accept()
+        sequence = await database_sync_to_async(realtime.latest_ticket_sequence)(self.ticket_id)
+        await self.send_json({"type": "hello", "seq": sequence})
         await self._announce("viewing")
 
     async def disconnect(self, code: int) -> None:
@@ -134,6 +141,11 @@ class TicketPresenceConsumer(realtime.RelaysRealtimeEvents, AsyncJsonWebsocketCo
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         state = content.get("action") if isinstance(content, dict) else None
+        if state == "catch_up":
+            # Missed changes are news of the ticket: checked afresh, as a live change is.
+            if await self._still_allowed(fresh=True):
+                await self.send_missed_events(group=self.group, since=content.get("since", 0))
+            return
         if state not in STATES:
             await self.send_json({"type": "error", "detail": "Send {'action': 'viewing'} or {'action': 'typing'}."})
             return

@@ -20,6 +20,7 @@ from functools import cache
 from typing import Any
 
 import redis
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -109,6 +110,25 @@ class RelaysRealtimeEvents:
 
     async def realtime_events(self, message: dict[str, Any]) -> None:
         for event in message["events"]:
+            await self.send_json(event)
+
+    async def send_missed_events(self, *, group: str, since: object) -> None:
+        """Answer ``{"action": "catch_up", "since": N}``: the group's events numbered after N, in order.
+
+        A ``since`` ahead of the group's latest number (its counter started again: Redis restarted or
+        lost it) is answered with ``{"type": "reset", "seq": latest}``, since what the page missed
+        cannot be told; the page reads what it shows again and counts from there.
+        """
+        try:
+            sequence = int(since)  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            await self.send_json({"type": "error", "detail": "'since' must be a sequence number."})
+            return
+        latest = await database_sync_to_async(latest_sequence)(group=group)
+        if sequence > latest:
+            await self.send_json({"type": "reset", "seq": latest})
+            return
+        for event in await database_sync_to_async(events_since)(group=group, sequence=sequence):
             await self.send_json(event)
 
 
@@ -220,6 +240,11 @@ def events_since(*, group: str, sequence: int) -> list[dict[str, Any]]:
 def latest_sequence(*, group: str) -> int:
     value = redis_client().get(_sequence_key(group))
     return int(value) if value else 0
+
+
+def latest_ticket_sequence(ticket_id: int) -> int:
+    """The number of the latest event on one ticket's group (registered with tickets.events)."""
+    return latest_sequence(group=ticket_group(ticket_id))
 
 
 def publish_ticket_change(change: TicketChange) -> None:

@@ -48,6 +48,19 @@ def inbox_sequence() -> int | None:
     return _inbox_sequence_readers[0]() if _inbox_sequence_readers else None
 
 
+_ticket_sequence_readers: list[Callable[[int], int]] = []
+
+
+def register_ticket_sequence_reader(reader: Callable[[int], int]) -> None:
+    """The number of the latest live event of one ticket's page, by ticket id (channels_app registers it)."""
+    _ticket_sequence_readers[:] = [reader]
+
+
+def ticket_sequence(ticket_id: int) -> int | None:
+    """Read before a ticket page reads the ticket: the page's socket catches up on anything after it."""
+    return _ticket_sequence_readers[0](ticket_id) if _ticket_sequence_readers else None
+
+
 def notify_staff(*, user_id: int, kind: str, payload: dict) -> None:
     """Tell one colleague something (a mention, an SLA warning) once the transaction commits."""
     for notifier in _notifiers:

@@ -449,6 +449,11 @@ def _timeline_messages(ticket_id: int, ticket_number: int) -> tuple[list[Timelin
     return messages, has_older
 
 
+def ticket_id_by_number(*, number: int) -> int | None:
+    """Which ticket a number names, whoever may see it: only to key what is read before its access check."""
+    return Ticket.objects.filter(number=number).values_list("pk", flat=True).first()
+
+
 def ticket_detail_for_agent(*, ticket: Ticket, user: User) -> TicketDetail:
     """Everything the ticket page shows ``user``, in a fixed number of queries whatever the timeline's length.
 

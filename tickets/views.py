@@ -24,12 +24,13 @@ from orders.selectors import order_get_by_number
 from tickets import forms
 from tickets.access import access_attachment, access_macro, access_ticket_by_number, check_order_lookup
 from tickets.choices import Channel, Priority, TicketStatus
-from tickets.events import inbox_sequence
+from tickets.events import inbox_sequence, ticket_sequence
 from tickets.models import SlaTarget, Ticket, TicketActivity
 from tickets.selectors import (
     INBOX_VIEWS,
     InboxFilters,
     ticket_detail_for_agent,
+    ticket_id_by_number,
     ticket_list_for_inbox,
     ticket_page_pickers,
 )
@@ -165,6 +166,9 @@ def _team_or_none(team_id: int | None) -> Team | None:
 def _ticket_page(
     request: HttpRequest, number: int, *, status: int = 200, ticket: Ticket | None = None, **extra: Any
 ) -> HttpResponse:
+    # Read before the ticket: a change committed while the page is read is caught up on by its socket.
+    ticket_id = ticket.pk if ticket else ticket_id_by_number(number=number)
+    live_sequence = ticket_sequence(ticket_id) if ticket_id is not None else None
     ticket = ticket or access_ticket_by_number(request.user, number)
     detail = ticket_detail_for_agent(ticket=ticket, user=request.user)
     reply_form = extra.pop("reply_form", None) or forms.ReplyForm(
@@ -179,6 +183,7 @@ def _ticket_page(
         **ticket_page_pickers(user=request.user),
         "status_form": forms.StatusForm(initial={"status": detail.ticket.status}),
         "priority_form": forms.PriorityForm(initial={"priority": detail.ticket.priority}),
+        "live_sequence": live_sequence,
         **extra,
     }
     return render(request, "tickets/ticket.html", context, status=status)

@@ -123,3 +123,53 @@ def test_a_mention_reaches_an_agent_working_on_a_ticket_page(asgi_live_server, s
     expect(page.locator("#notifications")).to_have_text(
         "Bea Roy mentioned you on #1042: @alex can you take this one?", timeout=TIMEOUT_MS
     )
+
+
+def _colleague_notes(ticket_number: int) -> None:
+    from tickets.models import Ticket
+    from tickets.services.conversation import ticket_add_note
+
+    colleague = UserFactory(role=Role.AGENT, first_name="Bea", last_name="Roy")
+    ticket = Ticket.objects.get(number=ticket_number)
+    ticket_add_note(ticket_id=ticket.pk, author=colleague, body_text="I refunded the shipping already.")
+
+
+def test_a_change_made_while_the_ticket_pages_socket_was_down_shows_the_new_activity_notice_after_it_reconnects(
+    asgi_live_server, signed_in_agent, browser, artifacts_dir
+):
+    page = _signed_in_context(browser, asgi_live_server.url, signed_in_agent).new_page()
+    to_server: list[WebSocketRoute] = []
+    hellos: list[dict] = []
+
+    def through_to_server(socket: WebSocketRoute) -> None:
+        if to_server:
+            # The page's socket is down: a colleague adds a note before it comes back.
+            outside_event_loop(_colleague_notes, signed_in_agent.ticket_number)
+        server = socket.connect_to_server()
+        to_server.append(server)
+
+        def relay(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "hello":
+                hellos.append(frame)
+            socket.send(message)
+
+        server.on_message(relay)
+
+    page.route_web_socket(re.compile(r"/ws/tickets/\d+/$"), through_to_server)
+    page.goto(f"{asgi_live_server.url}/inbox/tickets/{signed_in_agent.ticket_number}/")
+    seen_at = int(page.locator("#ticket-main").get_attribute("data-seq"))
+    for _wait in range(300):  # Playwright delivers the socket's frames while the page waits
+        if hellos:
+            break
+        page.wait_for_timeout(50)
+    assert hellos == [{"type": "hello", "seq": seen_at}]  # nothing to catch up on yet
+    stale_banner = page.locator("#stale-banner")
+    expect(stale_banner).to_be_hidden()
+
+    to_server[0].close()  # the server goes away; the page reconnects on its own
+
+    expect(stale_banner).to_be_visible(timeout=TIMEOUT_MS)
+    assert len(hellos) == 2
+    assert hellos[1]["seq"] > seen_at
+    page.screenshot(path=artifacts_dir / "ticket-page-caught-up-after-reconnect.png")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from accounts.choices import Role
@@ -277,3 +277,167 @@ def test_a_mention_reaches_the_colleague_on_a_ticket_page():
 
     assert notification["payload"]["number"] == mentioned_on.number
     assert notification["payload"]["excerpt"] == "@bea please check the refund"
+
+
+# --- Catching up on the ticket's changes after a reconnect ---------------------------------------
+
+
+def publish_ticket_updated(ticket) -> int:
+    from channels_app import realtime
+
+    sequence = realtime.publish_now(
+        group=realtime.ticket_group(ticket.pk),
+        event_type="ticket.updated",
+        payload={"ticket_id": ticket.pk, "number": ticket.number},
+    )
+    # Broadcasting happens in the background; wait for it, so "published before the socket connected" holds.
+    assert realtime.flush_broadcasts()
+    return sequence
+
+
+def test_the_ticket_socket_says_hello_with_the_tickets_latest_sequence_before_presence():
+    agent = UserFactory(role=Role.AGENT)
+    ticket, other_ticket = TicketFactory(), TicketFactory()
+    publish_ticket_updated(ticket)
+    latest = publish_ticket_updated(ticket)
+    publish_ticket_updated(other_ticket)
+    cookie = session_cookie_for(agent)
+
+    async def scenario():
+        communicator = ticket_communicator(ticket.pk, cookie)
+        assert (await communicator.connect(timeout=5))[0]
+        first, second = await communicator.receive_json_from(timeout=5), await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return first, second
+
+    first, second = async_to_sync(scenario)()
+
+    assert first == {"type": "hello", "seq": latest}
+    assert second == {"type": "presence", "people": []}
+
+
+def test_catch_up_on_a_ticket_replays_exactly_its_events_after_since():
+    agent = UserFactory(role=Role.AGENT)
+    ticket, other_ticket = TicketFactory(), TicketFactory()
+    seen = publish_ticket_updated(ticket)
+    publish_ticket_updated(other_ticket)
+    missed = [publish_ticket_updated(ticket), publish_ticket_updated(ticket)]
+    cookie = session_cookie_for(agent)
+
+    async def scenario():
+        communicator = ticket_communicator(ticket.pk, cookie)
+        assert (await communicator.connect(timeout=5))[0]
+        hello = await _next_of_type(communicator, "hello")
+        await _next_of_type(communicator, "presence")
+        await communicator.send_json_to({"action": "catch_up", "since": seen})
+        replayed = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
+        nothing_more = await communicator.receive_nothing(timeout=0.3)
+        await communicator.disconnect()
+        return hello, replayed, nothing_more
+
+    hello, replayed, nothing_more = async_to_sync(scenario)()
+
+    assert hello["seq"] == missed[1]
+    payload = {"ticket_id": ticket.pk, "number": ticket.number}
+    assert replayed == [
+        {"type": "ticket.updated", "seq": missed[0], "payload": payload},
+        {"type": "ticket.updated", "seq": missed[1], "payload": payload},
+    ]
+    assert nothing_more is True
+
+
+def test_catch_up_from_ahead_of_a_ticket_counter_that_started_again_tells_the_page_to_reset():
+    from channels_app import realtime
+
+    agent = UserFactory(role=Role.AGENT)
+    ticket = TicketFactory()
+    seen_before_the_restart = publish_ticket_updated(ticket) + 500
+    realtime.redis_client().delete(realtime._sequence_key(realtime.ticket_group(ticket.pk)))  # a Redis restart
+    latest = publish_ticket_updated(ticket)
+    cookie = session_cookie_for(agent)
+
+    async def scenario():
+        communicator = ticket_communicator(ticket.pk, cookie)
+        assert (await communicator.connect(timeout=5))[0]
+        hello = await _next_of_type(communicator, "hello")
+        await _next_of_type(communicator, "presence")
+        await communicator.send_json_to({"action": "catch_up", "since": seen_before_the_restart})
+        answer = await communicator.receive_json_from(timeout=5)
+        nothing_more = await communicator.receive_nothing(timeout=0.3)
+        await communicator.disconnect()
+        return hello, answer, nothing_more
+
+    hello, answer, nothing_more = async_to_sync(scenario)()
+
+    assert latest == 1
+    assert hello == {"type": "hello", "seq": 1}
+    assert answer == {"type": "reset", "seq": 1}
+    assert nothing_more is True
+
+
+@pytest.mark.parametrize("since", ["yesterday", None, [1], {"seq": 1}])
+def test_a_bad_catch_up_on_a_ticket_gets_an_error_frame_and_the_socket_stays_live(since):
+    agent = UserFactory(role=Role.AGENT)
+    ticket = TicketFactory()
+    cookie = session_cookie_for(agent)
+
+    async def scenario():
+        communicator = ticket_communicator(ticket.pk, cookie)
+        assert (await communicator.connect(timeout=5))[0]
+        hello = await _next_of_type(communicator, "hello")
+        await _next_of_type(communicator, "presence")
+        await communicator.send_json_to({"action": "catch_up", "since": since})
+        error = await communicator.receive_json_from(timeout=5)
+        published = await sync_to_async(publish_ticket_updated)(ticket)
+        still_live = await _next_of_type(communicator, "ticket.updated")
+        await communicator.disconnect()
+        return hello, error, published, still_live
+
+    hello, error, published, still_live = async_to_sync(scenario)()
+
+    assert error == {"type": "error", "detail": "'since' must be a sequence number."}
+    assert still_live["seq"] == published == hello["seq"] + 1
+
+
+def test_an_agent_who_lost_the_ticket_gets_no_replay_and_is_closed():
+    from tickets.models import Ticket
+
+    team, billing = TeamFactory(), TeamFactory()
+    ana = UserFactory(role=Role.AGENT)
+    team.members.add(ana)
+    ticket = TicketFactory(team=team)
+    missed = publish_ticket_updated(ticket)
+    cookie = session_cookie_for(ana)
+
+    async def scenario():
+        communicator = ticket_communicator(ticket.pk, cookie)
+        assert (await communicator.connect(timeout=5))[0]
+        await _next_of_type(communicator, "hello")
+        await _next_of_type(communicator, "presence")
+        # moved without an event reaching the page (as by a change made straight in the database)
+        await sync_to_async(Ticket.objects.filter(pk=ticket.pk).update)(team=billing)
+        await communicator.send_json_to({"action": "catch_up", "since": missed - 1})
+        answer = await communicator.receive_output(timeout=5)
+        nothing_more = await communicator.receive_nothing(timeout=0.3)
+        return answer, nothing_more
+
+    answer, nothing_more = async_to_sync(scenario)()
+
+    assert answer == {"type": "websocket.close", "code": 4403}
+    assert nothing_more is True
+
+
+def test_the_ticket_page_carries_the_number_of_the_tickets_latest_change_it_was_read_at():
+    """So the page's first hello catches up on a change committed while the page was being read."""
+    from django.test import Client
+
+    agent = UserFactory(role=Role.AGENT)
+    ticket, other_ticket = TicketFactory(), TicketFactory()
+    latest = publish_ticket_updated(ticket)
+    publish_ticket_updated(other_ticket)
+    client = Client()
+    client.force_login(agent)
+
+    body = client.get(f"/inbox/tickets/{ticket.number}/").content.decode()
+
+    assert f'data-socket="/ws/tickets/{ticket.pk}/" data-seq="{latest}"' in body
