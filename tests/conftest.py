@@ -123,6 +123,21 @@ def celery_worker_process(request, transactional_db, _celery_worker_module):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each test gets a channel layer of its own.
+
+    A layer's receive lock belongs to the event loop that first waited on it; every test scenario runs
+    in a loop of its own, and a consumer a test left waiting (closed by the server, say) would otherwise
+    leave the next test's consumers a lock bound to a loop that is gone.
+    """
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches():
     """Each test starts without cached rules or security switches: rolling a test back sends no signal."""
     from django.core.cache import cache
