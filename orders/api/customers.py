@@ -1,7 +1,6 @@
 """PUT /api/v1/store/customers/{store_customer_id}/: the store creates or updates a customer."""
 
 from django.conf import settings
-from django.utils.translation import get_supported_language_variant
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -11,6 +10,7 @@ from customers.choices import IdentityKind
 from customers.identities import InvalidIdentityError, identity_value_normalize
 from customers.models import Customer
 from customers.services import customer_upsert
+from helpdesk.core.languages import supported_language
 from orders.api.common import STORE_SYNC_ERROR_RESPONSES, STORE_SYNC_TAG, StoreSyncApi
 
 
@@ -30,11 +30,11 @@ class StoreCustomerInputSerializer(serializers.Serializer):
             raise serializers.ValidationError(error.message) from error
 
     def validate_language(self, value: str) -> str:
-        try:
-            return get_supported_language_variant(value.replace("_", "-").lower())
-        except LookupError as error:
+        language = supported_language(value)
+        if language is None:
             supported = ", ".join(code for code, _name in settings.LANGUAGES)
-            raise serializers.ValidationError(f"Unsupported language {value!r}; use one of {supported}.") from error
+            raise serializers.ValidationError(f"Unsupported language {value!r}; use one of {supported}.")
+        return language
 
 
 class StoreCustomerOutputSerializer(serializers.ModelSerializer):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 from accounts.models import User
 from customers.choices import IdentityKind
 from helpdesk.core.exceptions import ConflictError, PermissionDeniedError
+from helpdesk.core.languages import supported_language
 from tickets.access import ADD_TICKET, access_ticket, tickets_visible_to
 from tickets.api.common import (
     MAX_PAGE_SIZE,
@@ -126,11 +126,11 @@ class TicketCreateInputSerializer(serializers.Serializer):
     )
 
     def validate_language(self, value: str) -> str:
-        try:
-            return get_supported_language_variant(value.replace("_", "-").lower())
-        except LookupError as error:
+        language = supported_language(value)
+        if language is None:
             supported = ", ".join(code for code, _name in settings.LANGUAGES)
-            raise serializers.ValidationError(f"Unsupported language {value!r}; use one of {supported}.") from error
+            raise serializers.ValidationError(f"Unsupported language {value!r}; use one of {supported}.")
+        return language
 
 
 class TicketCreateOutputSerializer(serializers.Serializer):
