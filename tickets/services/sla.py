@@ -223,6 +223,28 @@ def _allowance(policy: SlaPolicy | None, kind: str) -> int | None:
     return minutes * 60 if minutes is not None else None
 
 
+def _start_owed_targets(
+    *, ticket: Ticket, policy: SlaPolicy, targets: dict[str, SlaTarget], schedule: Callable[[], Schedule]
+) -> list[SlaTarget]:
+    """The first-response and resolution targets ``policy`` sets that the ticket lacks and still owes,
+    counted from its creation; added to ``targets``, unsaved."""
+    owed = {Kind.FIRST_RESPONSE: ticket.first_agent_reply_at is None, Kind.RESOLUTION: True}
+    started: list[SlaTarget] = []
+    for kind, is_owed in owed.items():
+        seconds = _allowance(policy, kind)
+        if seconds is None or kind in targets or not is_owed:
+            continue
+        target = targets[kind] = SlaTarget(
+            ticket=ticket,
+            policy=policy,
+            kind=kind,
+            started_at=ticket.created_at,
+            due_at=add_business_time(schedule(), ticket.created_at, seconds),
+        )
+        started.append(target)
+    return started
+
+
 def _is_settled(target: SlaTarget, *, at: datetime) -> bool:
     """Met, or breached (recorded, or past due and not yet seen by the breach job): its times are history."""
     return (
@@ -353,22 +375,7 @@ def sla_start(*, ticket: Ticket) -> list[SlaTarget]:
         return []
     targets = _targets_of(ticket)
     schedule = _lazy_schedule(ticket=ticket, policy=policy)
-    new: list[SlaTarget] = []
-    for kind, minutes in (
-        (Kind.FIRST_RESPONSE, policy.first_response_minutes),
-        (Kind.RESOLUTION, policy.resolution_minutes),
-    ):
-        if minutes is None or kind in targets:
-            continue
-        target = SlaTarget(
-            ticket=ticket,
-            policy=policy,
-            kind=kind,
-            started_at=ticket.created_at,
-            due_at=add_business_time(schedule(), ticket.created_at, minutes * 60),
-        )
-        targets[kind] = target
-        new.append(target)
+    new = _start_owed_targets(ticket=ticket, policy=policy, targets=targets, schedule=schedule)
     _follow_status(ticket=ticket, targets=new, at=ticket.created_at, schedule=schedule)
     _save(ticket=ticket, targets=targets.values(), changed=new)
     return new
@@ -472,20 +479,7 @@ def sla_follow_policy(*, ticket: Ticket, at: datetime) -> None:
         for target in stopped:
             del targets[target.kind]
     if new_policy is not None and ticket.status not in STOPPED_STATUSES:  # a solved ticket owes nothing new
-        owed = {Kind.FIRST_RESPONSE: ticket.first_agent_reply_at is None, Kind.RESOLUTION: True}
-        started: list[SlaTarget] = []
-        for kind, is_owed in owed.items():
-            seconds = _allowance(new_policy, kind)
-            if seconds is None or kind in targets or not is_owed:
-                continue
-            target = targets[kind] = SlaTarget(
-                ticket=ticket,
-                policy=new_policy,
-                kind=kind,
-                started_at=ticket.created_at,
-                due_at=add_business_time(new_schedule(), ticket.created_at, seconds),
-            )
-            started.append(target)
+        started = _start_owed_targets(ticket=ticket, policy=new_policy, targets=targets, schedule=new_schedule)
         changed += started
         changed += _follow_status(ticket=ticket, targets=started, at=at, schedule=new_schedule)
     _save(ticket=ticket, targets=targets.values(), changed=changed)
