@@ -4,8 +4,6 @@
   const table = document.getElementById("inbox");
   const status = document.getElementById("live-status");
   if (!table) return;
-  // The number of the latest live event when the server read these rows: the first hello catches up from it.
-  let lastSeq = table.dataset.seq ? parseInt(table.dataset.seq, 10) : null;
   let retryDelay = 500;
   let refreshTimer = null;
 
@@ -24,6 +22,10 @@
     }, 150);
   }
 
+  // From the number of the latest live event when the server read these rows; a counter that started
+  // again means the rows are read again.
+  const live = window.helpdeskLiveSequence.track(table.dataset.seq, refreshRows);
+
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(scheme + "://" + window.location.host + table.dataset.socket);
@@ -33,30 +35,9 @@
     };
     socket.onmessage = function (message) {
       const event = JSON.parse(message.data);
-      if (event.type === "hello") {
-        if (lastSeq !== null && event.seq > lastSeq) {
-          socket.send(JSON.stringify({ action: "catch_up", since: lastSeq }));
-        } else if (lastSeq !== null && event.seq < lastSeq) {
-          // The server's counter started again: what was missed cannot be replayed, so read the rows again.
-          lastSeq = event.seq;
-          refreshRows();
-        }
-        lastSeq = lastSeq === null ? event.seq : lastSeq;
-        return;
-      }
-      if (event.type === "reset") {
-        lastSeq = event.seq;
-        refreshRows();
-        return;
-      }
+      if (live.handleControl(event, socket) || !live.isNew(event)) return;
       if (event.type && event.type.indexOf("notification.") === 0) { window.helpdeskNotifications.show(event); return; }
-      // Only ticket.* events are numbered by the inbox's counter (the one hello and catch_up use);
-      // the agent's own notifications on this socket count separately and must not move lastSeq.
       if (!event.type || event.type.indexOf("ticket.") !== 0) return;
-      if (typeof event.seq === "number") {
-        if (lastSeq !== null && event.seq <= lastSeq) return;
-        lastSeq = event.seq;
-      }
       refreshRows();
     };
     socket.onclose = function (closed) {

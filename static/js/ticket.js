@@ -11,8 +11,9 @@
   let socket = null;
   let typingTimer = null;
   let retryDelay = 500;
-  // The number of the ticket's latest change when the server read this page: every hello catches up from it.
-  let lastSeq = root.dataset.seq ? parseInt(root.dataset.seq, 10) : null;
+  // From the number of the ticket's latest change when the server read this page; a counter that started
+  // again means changes may have been missed, so the page offers a reload.
+  const live = window.helpdeskLiveSequence.track(root.dataset.seq, function () { staleBanner.hidden = false; });
 
   function showPresence(people) {
     if (!people.length) { presence.textContent = ""; return; }
@@ -28,28 +29,7 @@
     const opened = socket;
     socket.onmessage = function (message) {
       const event = JSON.parse(message.data);
-      if (event.type === "hello") {
-        if (lastSeq !== null && event.seq > lastSeq) {
-          opened.send(JSON.stringify({ action: "catch_up", since: lastSeq }));
-        } else if (lastSeq !== null && event.seq < lastSeq) {
-          // The server's counter started again: what was missed cannot be told, so offer a reload.
-          lastSeq = event.seq;
-          staleBanner.hidden = false;
-        }
-        lastSeq = lastSeq === null ? event.seq : lastSeq;
-        return;
-      }
-      if (event.type === "reset") {
-        lastSeq = event.seq;
-        staleBanner.hidden = false;
-        return;
-      }
-      // Only ticket.* events are numbered by the ticket's counter (the one hello and catch_up use);
-      // the agent's own notifications on this socket count separately and must not move lastSeq.
-      if (event.type && event.type.indexOf("ticket.") === 0 && typeof event.seq === "number") {
-        if (lastSeq !== null && event.seq <= lastSeq) return;  // already caught up on, or on the page
-        lastSeq = event.seq;
-      }
+      if (live.handleControl(event, opened) || !live.isNew(event)) return;
       if (event.type === "presence") showPresence(event.people);
       if (event.type === "ticket.updated") staleBanner.hidden = false;
       if (event.type && event.type.indexOf("notification.") === 0) window.helpdeskNotifications.show(event);
