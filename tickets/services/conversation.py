@@ -17,7 +17,7 @@ from tickets.choices import MessageDirection, TicketStatus
 from tickets.events import after_ticket_change, notify_staff
 from tickets.html import sanitise_html
 from tickets.models import Mention, Message, Ticket
-from tickets.services.lifecycle import ticket_apply_status, ticket_lock, ticket_surviving, ticket_touch
+from tickets.services.lifecycle import ticket_apply_status, ticket_lock, ticket_lock_surviving, ticket_touch
 from tickets.services.outbound import message_create_outbound
 
 _MENTION = re.compile(r"(?<![\w@])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)")
@@ -169,8 +169,7 @@ def ticket_add_automatic_note(
     sender_address: str = "",
 ) -> Message:
     """A note the helpdesk writes itself (a delivery failure), on the ticket a merge carried the conversation to."""
-    surviving = ticket_surviving(ticket=Ticket.objects.get(pk=ticket_id))
-    ticket = ticket_lock(ticket_id=surviving.pk)
+    ticket = ticket_lock_surviving(ticket_id=ticket_id) or ticket_lock(ticket_id=ticket_id)
     note = Message.objects.create(
         ticket=ticket,
         channel=channel,

@@ -21,7 +21,7 @@ from tickets.html import sanitise_html
 from tickets.models import Attachment, Message, Ticket
 from tickets.services.acknowledgement import acknowledgement_request_for
 from tickets.services.intake import ticket_on_created
-from tickets.services.lifecycle import ticket_apply_status
+from tickets.services.lifecycle import ticket_apply_status, ticket_lock_surviving
 
 logger = logging.getLogger(__name__)
 
@@ -146,10 +146,6 @@ def _thread_target(inbound: InboundMessage, customer: Customer, order: Order | N
     return None
 
 
-# Merges form chains (A into B, later B into C); a message follows at most this many links.
-_MAX_MERGE_LINKS = 10
-
-
 def _lock_open_conversation(target: Ticket) -> Ticket | None:
     """The ticket the message continues, locked: the survivor if it was merged; None if it is closed.
 
@@ -157,13 +153,8 @@ def _lock_open_conversation(target: Ticket) -> Ticket | None:
     been closed (auto-close, an agent) or merged since. A closed conversation stays closed; the
     customer gets a follow-up ticket.
     """
-    ticket_id = target.pk
-    for _link in range(_MAX_MERGE_LINKS):
-        ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket_id)
-        if ticket.merged_into_id is None:
-            return None if ticket.status == TicketStatus.CLOSED else ticket
-        ticket_id = ticket.merged_into_id
-    return None
+    ticket = ticket_lock_surviving(ticket_id=target.pk)
+    return None if ticket is None or ticket.status == TicketStatus.CLOSED else ticket
 
 
 def _store_attachments(message: Message, attachments: tuple[InboundAttachment, ...]) -> None:

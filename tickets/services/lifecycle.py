@@ -27,13 +27,22 @@ def ticket_lock(*, ticket_id: int) -> Ticket:
         raise ApplicationError(_("That ticket does not exist.")) from None
 
 
-def ticket_surviving(*, ticket: Ticket) -> Ticket:
-    """The ticket a merge carried this one's conversation to (itself when it was never merged)."""
-    seen: set[int] = set()
-    while ticket.merged_into_id and ticket.pk not in seen:
-        seen.add(ticket.pk)
-        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
-    return ticket
+# Merges form chains (A into B, later B into C); a conversation follows at most this many links.
+MAX_MERGE_LINKS = 10
+
+
+def ticket_lock_surviving(*, ticket_id: int) -> Ticket | None:
+    """The ticket a merge carried this one's conversation to (itself when it was never merged), locked.
+
+    Each link is read under its row lock, so a merge committed meanwhile is followed, never missed.
+    None when the chain is longer than MAX_MERGE_LINKS.
+    """
+    for _link in range(MAX_MERGE_LINKS):
+        ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer").get(pk=ticket_id)
+        if ticket.merged_into_id is None:
+            return ticket
+        ticket_id = ticket.merged_into_id
+    return None
 
 
 def ticket_touch(*, ticket: Ticket, fields: Iterable[str] = (), is_conversation_change: bool = True) -> None:
