@@ -76,18 +76,12 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User, merge_customers
 def _clock_an_unanswered_customer_message(*, ticket: Ticket) -> None:
     """The survivor's newest customer-facing message may be the source's, still unanswered: it gets the
     response clock a customer's message written onto the survivor would have started at that time."""
+    from tickets.services.sla import sla_unanswered_since
     from tickets.sla_hooks import sla_after_customer_message
 
-    newest = (
-        Message.objects.filter(ticket=ticket)
-        .exclude(direction=MessageDirection.NOTE)
-        .exclude(direction=MessageDirection.OUTBOUND, is_automatic=True)  # an acknowledgement answers nothing
-        .order_by("-created_at", "-id")
-        .values_list("direction", "created_at")
-        .first()
-    )
-    if newest is not None and newest[0] == MessageDirection.INBOUND:
-        sla_after_customer_message(ticket=ticket, received_at=newest[1])
+    waiting_since = sla_unanswered_since(ticket=ticket)
+    if waiting_since is not None:
+        sla_after_customer_message(ticket=ticket, received_at=waiting_since)
 
 
 def _carry_complaint_deadline(*, source: Ticket, target: Ticket) -> list[str]:

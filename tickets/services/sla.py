@@ -495,16 +495,26 @@ def sla_follow_moved_messages(*, ticket: Ticket) -> None:
     next_response = targets.get(Kind.NEXT_RESPONSE)
     if next_response is None or next_response.met_at is not None:
         return
-    replies = Message.objects.filter(ticket=ticket, direction=MessageDirection.OUTBOUND, is_automatic=False)
-    waiting = Message.objects.filter(ticket=ticket, direction=MessageDirection.INBOUND)
-    last_reply_at = replies.aggregate(at=Max("created_at"))["at"]
-    if last_reply_at is not None:
-        waiting = waiting.filter(created_at__gt=last_reply_at)
-    if waiting.exists():
+    if sla_unanswered_since(ticket=ticket) is not None:
         return
     next_response.delete()
     del targets[Kind.NEXT_RESPONSE]
     _save(ticket=ticket, targets=targets.values(), changed=[])
+
+
+def sla_unanswered_since(*, ticket: Ticket) -> datetime | None:
+    """When the customer's message still waiting for an agent's reply was written: the ticket's newest
+    message to or from the customer is theirs. None when an agent answered last (an automatic message,
+    such as the acknowledgement, answers nothing; notes are not to the customer)."""
+    newest = (
+        Message.objects.filter(ticket=ticket)
+        .exclude(direction=MessageDirection.NOTE)
+        .exclude(direction=MessageDirection.OUTBOUND, is_automatic=True)
+        .order_by("-created_at", "-id")
+        .values_list("direction", "created_at")
+        .first()
+    )
+    return newest[1] if newest is not None and newest[0] == MessageDirection.INBOUND else None
 
 
 def sla_forget_warnings(*, ticket: Ticket, assignee: bool, lead: bool) -> None:
