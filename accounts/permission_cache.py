@@ -24,6 +24,11 @@ PERMISSIONS_TIMEOUT = 600
 _generation = CacheGeneration(GENERATION_KEY)
 
 
+def permissions_generation(known: int | None = None) -> int:
+    """The permission generation now; ``known`` is the value of GENERATION_KEY read with other keys."""
+    return _generation.current(known=known)
+
+
 def _user_key(user_id: int) -> str:
     return f"accounts:permissions:user:{user_id}"
 

@@ -4,10 +4,16 @@ DRF's TokenAuthentication reads the token and its user with one joined query on 
 user is kept in the cache (Redis) under a digest of the token (never the token itself) for
 TOKEN_USER_TIMEOUT; saving or deleting the user, or deleting the token, drops the copy at once and
 again on commit. Nothing read inside a transaction that changed a user or a permission is kept.
+
+The copy carries the user's permissions too, stamped with the permission generation they were read
+at (``accounts.permission_cache``), and both are read in one round trip: a request with a known
+token asks Redis once before its view runs. Permissions stamped with an older generation are read
+again as usual.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from typing import Any
 
@@ -17,7 +23,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-from accounts.permission_cache import change_pending
+from accounts.permission_cache import GENERATION_KEY, change_pending, permissions_generation
 from helpdesk.core.cache_generation import now_and_on_commit
 
 TOKEN_USER_TIMEOUT = 300
@@ -27,17 +33,39 @@ def _cache_key(token_key: str) -> str:
     return "accounts:api-token:" + hashlib.sha256(token_key.encode()).hexdigest()
 
 
+# What Django's auth backends cache on a user object; never pickled into the copy, which carries its own.
+_PERMISSION_ATTRIBUTES = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
+
+
+def _keep(cache_key: str, user: Any, *, known_generation: int | None) -> None:
+    """Keep ``user`` and their permissions for the token; read the generation before the permissions."""
+    if change_pending():
+        return
+    generation = permissions_generation(known=known_generation)
+    permissions = user.get_all_permissions()
+    kept = copy.copy(user)
+    for attribute in _PERMISSION_ATTRIBUTES:
+        kept.__dict__.pop(attribute, None)
+    if not change_pending():
+        cache.set(cache_key, (kept, generation, sorted(permissions)), TOKEN_USER_TIMEOUT)
+
+
 class CachedTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         cache_key = _cache_key(key)
-        user = cache.get(cache_key)
-        if user is None:
+        found = cache.get_many([cache_key, GENERATION_KEY])
+        kept = found.get(cache_key)
+        if not isinstance(kept, tuple):
             user, token = super().authenticate_credentials(key)
-            if not change_pending():
-                cache.set(cache_key, user, TOKEN_USER_TIMEOUT)
+            _keep(cache_key, user, known_generation=found.get(GENERATION_KEY))
             return user, token
+        user, generation, permissions = kept
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        if generation == permissions_generation(known=found.get(GENERATION_KEY)):
+            user._perm_cache = set(permissions)
+        else:  # roles changed since: the backend reads the permissions again, and the copy is renewed
+            _keep(cache_key, user, known_generation=found.get(GENERATION_KEY))
         return user, Token(key=key, user=user)
 
 

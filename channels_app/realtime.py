@@ -132,18 +132,25 @@ class RelaysRealtimeEvents:
             await self.send_json(event)
 
 
+_Unnumbered = tuple[str, str, dict[str, Any]]  # (group, event type, payload), not yet numbered
+_Queued = tuple[str, dict[str, Any] | None, _Unnumbered | None]  # (group, numbered event, or what to number)
+
+
 class _Broadcaster:
     """Hands events to the channel layer from one long-lived event loop, in order, without blocking.
 
-    The caller has already stored the numbered event in Redis, so a browser that misses the
-    broadcast (or connects later) still gets it through catch-up.
+    An event arrives either numbered and stored already (``send``: the caller wanted its number) or
+    as it was published after a commit (``number_and_send``): those are numbered and stored here, on
+    this thread, the events that piled up together in one round trip, so the request that committed
+    does not wait for Redis. Either way it is stored before it is broadcast, so a browser that
+    misses the broadcast (or connects later) still gets it through catch-up.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] | None = None
+        self._queue: asyncio.Queue[_Queued] | None = None
         self._pending = 0
 
     def _start(self) -> asyncio.AbstractEventLoop:
@@ -151,21 +158,33 @@ class _Broadcaster:
             if self._loop is not None and self._pid == os.getpid():
                 return self._loop
             loop = asyncio.new_event_loop()
-            queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+            queue: asyncio.Queue[_Queued] = asyncio.Queue()
             self._loop, self._queue, self._pid, self._pending = loop, queue, os.getpid(), 0
             thread = threading.Thread(target=loop.run_forever, name="realtime-broadcast", daemon=True)
             thread.start()
             asyncio.run_coroutine_threadsafe(self._drain(queue), loop)
             return loop
 
-    async def _drain(self, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
+    @staticmethod
+    def _numbered(
+        waiting: list[tuple[str, dict[str, Any] | None, _Unnumbered | None]],
+    ) -> list[tuple[str, dict[str, Any]]]:
+        unnumbered = [raw for _group, event, raw in waiting if event is None and raw is not None]
+        try:
+            stored = iter(_store(unnumbered)) if unnumbered else iter(())
+        except Exception:
+            logger.exception("could not number and store %d realtime event(s)", len(unnumbered))
+            return [(group, event) for group, event, _raw in waiting if event is not None]
+        return [(group, event if event is not None else next(stored)) for group, event, _raw in waiting]
+
+    async def _drain(self, queue: asyncio.Queue[_Queued]) -> None:
         while True:
             waiting = [await queue.get()]
             while not queue.empty():
                 waiting.append(queue.get_nowait())
             # Events that piled up for one group (a burst of new tickets) go to it as one message, in order.
             by_group: dict[str, list[dict[str, Any]]] = {}
-            for group, event in waiting:
+            for group, event in self._numbered(waiting):
                 by_group.setdefault(group, []).append(event)
             layer = get_channel_layer()
             try:
@@ -185,15 +204,24 @@ class _Broadcaster:
             with self._lock:
                 self._pending -= len(waiting)
 
-    def send(self, group: str, event: dict[str, Any]) -> None:
+    def _put(self, group: str, event: dict[str, Any] | None, raw: _Unnumbered | None) -> None:
         loop = self._start()
         with self._lock:
             self._pending += 1
         assert self._queue is not None  # noqa: S101 - set by _start
-        loop.call_soon_threadsafe(self._queue.put_nowait, (group, event))
+        loop.call_soon_threadsafe(self._queue.put_nowait, (group, event, raw))
+
+    def send(self, group: str, event: dict[str, Any]) -> None:
+        """Broadcast an event already numbered and stored."""
+        self._put(group, event, None)
+
+    def number_and_send(self, events: list[_Unnumbered]) -> None:
+        """Number, store and broadcast these events on the broadcasting thread, in this order."""
+        for group, event_type, payload in events:
+            self._put(group, None, (group, event_type, payload))
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every handed-over event has been sent (tests and process exit)."""
+        """Wait until every handed-over event has been numbered, stored and sent (tests and process exit)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
@@ -207,11 +235,16 @@ _broadcaster = _Broadcaster()
 atexit.register(_broadcaster.flush, 2.0)
 
 
-def publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> list[int]:
-    """Number, store and broadcast (group, event type, payload) events; returns their sequence numbers."""
+def _store(events: list[_Unnumbered]) -> list[dict[str, Any]]:
+    """Number each (group, event type, payload) and keep it in its group's backlog, in one round trip."""
     keys = [key for group, _type, _payload in events for key in (_sequence_key(group), _backlog_key(group))]
     bodies = [json.dumps({"type": event_type, "payload": payload}) for _group, event_type, payload in events]
-    stored = [json.loads(raw) for raw in _number_and_store()(keys=keys, args=[BACKLOG_SIZE, *bodies])]
+    return [json.loads(raw) for raw in _number_and_store()(keys=keys, args=[BACKLOG_SIZE, *bodies])]
+
+
+def publish_many(events: list[_Unnumbered]) -> list[int]:
+    """Number, store and broadcast (group, event type, payload) events; returns their sequence numbers."""
+    stored = _store(events)
     for (group, _type, _payload), event in zip(events, stored, strict=True):
         _broadcaster.send(group, event)
     return [int(event["seq"]) for event in stored]
@@ -222,14 +255,23 @@ def publish_now(*, group: str, event_type: str, payload: dict[str, Any]) -> int:
     return publish_many([(group, event_type, payload)])[0]
 
 
+def publish_many_after_commit(events: list[_Unnumbered]) -> None:
+    """Publish once the transaction commits, without the committing request waiting for Redis.
+
+    The events are numbered and stored by the broadcasting thread. Redis being unreachable then
+    costs the live events, never the committed change (a failure is logged, and open pages show the
+    change on their next load).
+    """
+    transaction.on_commit(lambda: _broadcaster.number_and_send(events), robust=True)
+
+
 def flush_broadcasts(timeout: float = 5.0) -> bool:
     return _broadcaster.flush(timeout)
 
 
 def publish_after_commit(*, group: str, event_type: str, payload: dict[str, Any]) -> None:
-    """Publish once the transaction commits; Redis being unreachable then costs the live event, never the
-    committed change (a failure is logged, and open pages show the change on their next load)."""
-    transaction.on_commit(lambda: publish_now(group=group, event_type=event_type, payload=payload), robust=True)
+    """Publish one event once the transaction commits (``publish_many_after_commit``)."""
+    publish_many_after_commit([(group, event_type, payload)])
 
 
 def events_since(*, group: str, sequence: int) -> list[dict[str, Any]]:
@@ -259,7 +301,7 @@ def publish_ticket_change(change: TicketChange) -> None:
         (AGENT_INBOX_GROUP, event_type, {}),
         (ticket_group(change.ticket_id), event_type, {"ticket_id": change.ticket_id, "number": change.number}),
     ]
-    transaction.on_commit(lambda: publish_many(events), robust=True)
+    publish_many_after_commit(events)
 
 
 def staff_group(user_id: int) -> str:

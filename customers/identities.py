@@ -10,6 +10,7 @@ from customers.choices import IdentityKind
 from customers.models import Customer, CustomerIdentity
 from helpdesk.core.chained_insert import ChildRow, insert_with_children
 from helpdesk.core.exceptions import ApplicationError
+from helpdesk.core.prepared_statements import execute_prepared, statement_name
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -50,20 +51,34 @@ def identity_normalise(*, kind: str, value: str) -> str:
         return f"+{digits}" if digits else value.strip()
 
 
-# Table names come from the models; every value is a query parameter.
+# Table names and columns come from the models; every value is a query parameter.
 _CUSTOMERS, _IDENTITIES = Customer._meta.db_table, CustomerIdentity._meta.db_table
+_CUSTOMER_FIELDS = tuple(Customer._meta.concrete_fields)
+_CUSTOMER_ATTNAMES = [f.attname for f in _CUSTOMER_FIELDS]
 # One join read as a Customer: this runs for every inbound message, where building the ORM's
-# select_related query would cost more than running it.
+# select_related query would cost more than running it. Columns are named, not ``customer.*``, so a
+# column added by a migration does not change what the prepared statement returns.
+_OWNER_COLUMNS = ", ".join(f'customer."{f.column}"' for f in _CUSTOMER_FIELDS)
 _OWNER = (
-    f"SELECT customer.* FROM {_CUSTOMERS} customer JOIN {_IDENTITIES} identity"  # noqa: S608
+    f"SELECT {_OWNER_COLUMNS}"  # noqa: S608
+    f" FROM {_CUSTOMERS} customer JOIN {_IDENTITIES} identity"
     " ON identity.customer_id = customer.id WHERE identity.kind = %s AND identity.value = %s"
 )
+_OWNER_NAME = statement_name(_OWNER)
 _DROP_UNCLAIMED = f"DELETE FROM {_CUSTOMERS} WHERE id = %s"  # noqa: S608
 
 
 def _identity_owner(*, kind: str, value: str) -> Customer | None:
-    found = list(Customer.objects.raw(_OWNER, [kind, value]))
-    return found[0] if found else None
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, _OWNER, [kind, value], name=_OWNER_NAME)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = [
+        f.from_db_value(value, None, connection) if hasattr(f, "from_db_value") else value
+        for f, value in zip(_CUSTOMER_FIELDS, row, strict=True)
+    ]
+    return Customer.from_db(connection.alias, _CUSTOMER_ATTNAMES, values)
 
 
 def customer_find_or_create_by_identity(

@@ -7,21 +7,30 @@ Django's own (the same defaults, ``auto_now`` stamps, ``db_default`` expressions
 preparation as ``Model.save``); each child's foreign key is the parent's new id, read from the
 parent's ``RETURNING`` inside the same statement.
 
+Django's insert compiler builds that SQL once for each shape of row (which fields hold plain values
+and which hold database expressions such as a ``db_default``); later rows of the same shape reuse
+it and only prepare their values, and the whole statement runs as a server-side prepared statement
+(``helpdesk.core.prepared_statements``). The first row of each shape checks that values prepared
+this way are exactly those the compiler produced; a shape that does not check out is compiled for
+every row instead.
+
 Like ``bulk_create``, this sends no ``pre_save``/``post_save`` signals: use it only for models
 nothing listens to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.db.models.constants import OnConflict
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import DatabaseDefault, RawSQL
 from django.db.models.sql import InsertQuery
+
+from helpdesk.core.prepared_statements import execute_prepared, statement_name
 
 _PARENT = "chain_parent"
 
@@ -37,37 +46,145 @@ class ChildRow:
     inserted: bool = field(default=False, init=False)
 
 
-def _insert_sql(
-    obj: Model,
-    *,
-    connection: Any,
-    overrides: Mapping[str, Any],
-    ignore_conflicts: bool = False,
-) -> tuple[str, tuple[Any, ...], Any]:
+@dataclass(frozen=True)
+class _InsertPlan:
+    """One row's INSERT as the compiler wrote it, and how to prepare another row's values for it."""
+
+    sql: str
+    fields: tuple[Field, ...]
+    expression_params: tuple[tuple[Any, ...] | None, ...]  # per field: an expression's own params, or None
+    returning: tuple[Field, ...]
+    converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
+
+    def params(self, obj: Model, connection: Any) -> list[Any]:
+        params: list[Any] = []
+        for model_field, fixed in zip(self.fields, self.expression_params, strict=True):
+            if fixed is None:
+                params.append(model_field.get_db_prep_save(getattr(obj, model_field.attname), connection=connection))
+            else:
+                params.extend(fixed)
+        return params
+
+
+_plans: dict[tuple[Any, ...], _InsertPlan | None] = {}  # None: a shape that is compiled every time
+_statements: dict[tuple[Any, ...], tuple[str, str]] = {}  # the chain's SQL and its prepared name
+_insertable: dict[type[Model], tuple[Field, ...]] = {}
+
+
+def _insertable_fields(model: type[Model]) -> tuple[Field, ...]:
+    fields = _insertable.get(model)
+    if fields is None:
+        meta = model._meta
+        fields = tuple(f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field)
+        _insertable[model] = fields
+    return fields
+
+
+def _shape(obj: Model, fields: tuple[Field, ...], connection: Any, ignore_conflicts: bool) -> tuple[Any, ...] | None:
+    """What decides the SQL of ``obj``'s insert; None when an expression in it is compiled for it alone."""
+    shape: list[Any] = [type(obj), connection.alias, ignore_conflicts]
+    for model_field in fields:
+        value = getattr(obj, model_field.attname)
+        if not hasattr(value, "as_sql"):
+            shape.append(None)
+        elif isinstance(value, DatabaseDefault):
+            shape.append("db_default")  # the field's own db_default: one expression per field
+        elif isinstance(value, RawSQL):
+            shape.append(("raw", value.sql, tuple(value.params)))
+        else:
+            return None
+    return tuple(shape)
+
+
+def _stamped(obj: Model, overrides: Mapping[str, Any]) -> tuple[Field, ...]:
     meta = obj._meta
     if obj.pk is not None or meta.auto_field is None:
         raise ValueError(f"{meta.label} rows are inserted here with a new id from the database, not one given.")
-    fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
+    fields = _insertable_fields(type(obj))
     for model_field in fields:
         model_field.pre_save(obj, add=True)  # what Model.save does first: auto_now stamps
     for attname, value in overrides.items():
         setattr(obj, attname, value)
+    return fields
+
+
+def _same_param(left: Any, right: Any) -> bool:
+    # Adapted values (a JSON document) compare by what they wrap.
+    return type(left) is type(right) and getattr(left, "adapted", left) == getattr(right, "adapted", right)
+
+
+def _compile(
+    obj: Model, fields: tuple[Field, ...], connection: Any, ignore_conflicts: bool
+) -> tuple[_InsertPlan, list[Any], bool]:
+    """The compiler's SQL and params for ``obj``, and whether another row's values can be prepared for it."""
+    meta = obj._meta
     query = InsertQuery(type(obj), on_conflict=OnConflict.IGNORE if ignore_conflicts else None)
-    query.insert_values(fields, [obj], raw=True)  # raw: the stamps above are already set
+    query.insert_values(list(fields), [obj], raw=True)  # raw: the stamps are already set
     compiler = query.get_compiler(connection=connection)
     compiler.returning_fields = meta.db_returning_fields
-    [(sql, params)] = compiler.as_sql()
-    return sql, tuple(params), compiler
+    [(sql, compiled)] = compiler.as_sql()
+    returning = tuple(meta.db_returning_fields)
+    columns = [returned.get_col(meta.db_table) for returned in returning]
+    converters = tuple(
+        (position, tuple(convs), column) for position, (convs, column) in compiler.get_converters(columns).items()
+    )
+    expression_params: list[tuple[Any, ...] | None] = []
+    reusable = True
+    for model_field in fields:
+        value = getattr(obj, model_field.attname)
+        if hasattr(value, "as_sql"):
+            _sql, params = compiler.field_as_sql(model_field, None, compiler.prepare_value(model_field, value))
+            expression_params.append(tuple(params))
+        else:
+            reusable = reusable and getattr(model_field, "get_placeholder", None) is None
+            expression_params.append(None)
+    plan = _InsertPlan(sql, fields, tuple(expression_params), returning, converters)
+    if reusable:
+        prepared = plan.params(obj, connection)
+        reusable = len(prepared) == len(compiled) and all(map(_same_param, prepared, compiled))
+    return plan, list(compiled), reusable
 
 
-def _assign_returned(obj: Model, compiler: Any, values: Sequence[Any], connection: Any) -> None:
-    returning = obj._meta.db_returning_fields
-    columns = [returned.get_col(obj._meta.db_table) for returned in returning]
-    [converted] = compiler.apply_converters([list(values)], compiler.get_converters(columns))
-    for returned, value in zip(returning, converted, strict=True):
+def _insert_for(
+    obj: Model, *, connection: Any, overrides: Mapping[str, Any], ignore_conflicts: bool = False
+) -> tuple[_InsertPlan, list[Any], tuple[Any, ...] | None]:
+    """The INSERT for ``obj``, its params, and its shape when the SQL is kept for rows like it."""
+    fields = _stamped(obj, overrides)
+    shape = _shape(obj, fields, connection, ignore_conflicts)
+    plan = _plans.get(shape) if shape is not None else None
+    if plan is not None:
+        return plan, plan.params(obj, connection), shape
+    plan, params, reusable = _compile(obj, fields, connection, ignore_conflicts)
+    if shape is None or not reusable:
+        return plan, params, None
+    _plans[shape] = plan
+    return plan, params, shape
+
+
+def _assign_returned(obj: Model, plan: _InsertPlan, values: Sequence[Any], connection: Any) -> None:
+    values = list(values)
+    for position, convs, column in plan.converters:
+        value = values[position]
+        for converter in convs:
+            value = converter(value, column, connection)
+        values[position] = value
+    for returned, value in zip(plan.returning, values, strict=True):
         setattr(obj, returned.attname, value)
     obj._state.adding = False
     obj._state.db = connection.alias
+
+
+def _chain_sql(parent: _InsertPlan, children: Sequence[_InsertPlan], connection: Any) -> str:
+    quote = connection.ops.quote_name
+    pieces = [f"{quote(_PARENT)} AS ({parent.sql})"]
+    pieces += [f"{quote(f'chain_child_{index}')} AS ({child.sql})" for index, child in enumerate(children)]
+    columns = [f"(SELECT {quote(f.column)} FROM {quote(_PARENT)})" for f in parent.returning]  # noqa: S608
+    # A child whose insert was skipped (ON CONFLICT DO NOTHING) returns no row: read as a count and a value.
+    for index, child in enumerate(children):
+        name = quote(f"chain_child_{index}")
+        columns.append(f"(SELECT count(*) FROM {name})")  # noqa: S608
+        columns.extend(f"(SELECT {quote(f.column)} FROM {name})" for f in child.returning)  # noqa: S608
+    return f"WITH {', '.join(pieces)} SELECT {', '.join(columns)}"
 
 
 def insert_with_children(
@@ -83,46 +200,40 @@ def insert_with_children(
     """
     using = router.db_for_write(type(parent))
     connection = connections[using]
-    parent_sql, parent_params, parent_compiler = _insert_sql(parent, connection=connection, overrides=overrides or {})
-    parent_pk = connection.ops.quote_name(parent._meta.pk.column)
-    pieces = [f"{connection.ops.quote_name(_PARENT)} AS ({parent_sql})"]
-    params: list[Any] = list(parent_params)
-    child_compilers = []
-    for index, child in enumerate(children):
+    parent_plan, params, parent_shape = _insert_for(parent, connection=connection, overrides=overrides or {})
+    shapes: list[Any] = [parent_shape]
+    child_plans = []
+    parent_id = (
+        f"(SELECT {connection.ops.quote_name(parent._meta.pk.column)} FROM {connection.ops.quote_name(_PARENT)})"  # noqa: S608
+    )
+    for child in children:
         extra = dict(child.overrides)
-        parent_id = f"(SELECT {parent_pk} FROM {connection.ops.quote_name(_PARENT)})"  # noqa: S608 - names only
         extra[child.obj._meta.get_field(child.parent_field).attname] = RawSQL(parent_id, ())  # noqa: S611
-        sql, child_params, compiler = _insert_sql(
+        plan, child_params, shape = _insert_for(
             child.obj, connection=connection, overrides=extra, ignore_conflicts=child.ignore_conflicts
         )
-        pieces.append(f"{connection.ops.quote_name(f'chain_child_{index}')} AS ({sql})")
+        child_plans.append(plan)
         params.extend(child_params)
-        child_compilers.append(compiler)
-    parent_columns = [
-        f"(SELECT {connection.ops.quote_name(f.column)} FROM {connection.ops.quote_name(_PARENT)})"  # noqa: S608
-        for f in parent._meta.db_returning_fields
-    ]
-    # A child whose insert was skipped (ON CONFLICT DO NOTHING) returns no row: read as a count and a value.
-    child_columns = []
-    for index, child in enumerate(children):
-        name = connection.ops.quote_name(f"chain_child_{index}")
-        child_columns.append(f"(SELECT count(*) FROM {name})")  # noqa: S608
-        child_columns.extend(
-            f"(SELECT {connection.ops.quote_name(f.column)} FROM {name})"  # noqa: S608
-            for f in child.obj._meta.db_returning_fields
-        )
-    statement = f"WITH {', '.join(pieces)} SELECT {', '.join(parent_columns + child_columns)}"
+        shapes.append(shape)
     with connection.cursor() as cursor:
-        cursor.execute(statement, params)
+        if None in shapes:
+            cursor.execute(_chain_sql(parent_plan, child_plans, connection), params)
+        else:
+            key = tuple(shapes)
+            statement = _statements.get(key)
+            if statement is None:
+                sql = _chain_sql(parent_plan, child_plans, connection)
+                statement = _statements[key] = (sql, statement_name(sql))
+            execute_prepared(cursor, statement[0], params, name=statement[1])
         row = list(cursor.fetchone())
-    position = len(parent._meta.db_returning_fields)
-    _assign_returned(parent, parent_compiler, row[:position], connection)
-    for child, compiler in zip(children, child_compilers, strict=True):
-        width = len(child.obj._meta.db_returning_fields)
+    position = len(parent_plan.returning)
+    _assign_returned(parent, parent_plan, row[:position], connection)
+    for child, plan in zip(children, child_plans, strict=True):
+        width = len(plan.returning)
         child.inserted = bool(row[position])
         foreign_key = child.obj._meta.get_field(child.parent_field)
         setattr(child.obj, foreign_key.attname, parent.pk)
         foreign_key.set_cached_value(child.obj, parent)
         if child.inserted:
-            _assign_returned(child.obj, compiler, row[position + 1 : position + 1 + width], connection)
+            _assign_returned(child.obj, plan, row[position + 1 : position + 1 + width], connection)
         position += 1 + width

@@ -41,7 +41,7 @@ def test_a_known_token_is_not_read_from_the_database_again(agent_token):
 
     assert (first_status, second_status) == (200, 200)
     assert (len(first_reads), len(second_reads)) == (1, 0)
-    assert cache.get(_cache_key(agent_token.key)).pk == agent_token.user_id  # kept under a digest of the token
+    assert cache.get(_cache_key(agent_token.key))[0].pk == agent_token.user_id  # kept under a digest of the token
 
 
 def test_a_deleted_token_stops_working_on_the_next_request(agent_token):
@@ -81,3 +81,17 @@ def test_a_wrong_token_is_refused_and_nothing_is_kept():
 
     assert client.get(ME).status_code == 401
     assert cache.get(_cache_key("0" * 40)) is None
+
+
+def test_a_permission_taken_from_the_role_is_seen_by_the_next_request(agent_token):
+    from django.contrib.auth.models import Group, Permission
+
+    client = _client(agent_token)
+    body = {"customer_email": "ana@shop.test", "body": "Where is my parcel?"}
+    assert client.post("/api/v1/tickets/", body, format="json").status_code == 201
+    assert client.get(ME).status_code == 200  # the copy now carries the role's permissions
+
+    Group.objects.get(name=Role.AGENT.label).permissions.remove(Permission.objects.get(codename="add_ticket"))
+
+    refused = client.post("/api/v1/tickets/", {**body, "customer_email": "bea@shop.test"}, format="json")
+    assert refused.status_code == 403

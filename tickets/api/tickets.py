@@ -170,9 +170,8 @@ class TicketCreateApi(TicketsApi):
         serializer = TicketCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        visible = tickets_visible_to(request.user)
         result = ingest(
-            thread_within=visible,
+            staff_caller=request.user,
             inbound=InboundMessage(
                 channel=data["channel"],
                 sender_kind=IdentityKind.EMAIL,
@@ -184,7 +183,10 @@ class TicketCreateApi(TicketsApi):
                 language=data.get("language"),
             ),
         )
-        if result.is_duplicate and not Ticket.objects.filter(visible, pk=result.ticket.pk).exists():
+        if (
+            result.is_duplicate
+            and not Ticket.objects.filter(tickets_visible_to(request.user), pk=result.ticket.pk).exists()
+        ):
             raise ConflictError(_("This external_id was already used, for a ticket you may not see."))
         output = {
             "id": result.ticket.pk,

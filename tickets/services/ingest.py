@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import User
 from customers.identities import customer_find_or_create_by_identity
 from customers.models import Customer
 from helpdesk.core.chained_insert import ChildRow, insert_with_children
 from orders.models import Order
+from tickets.access import tickets_visible_to
 from tickets.choices import Channel, MessageDirection, TicketStatus
 from tickets.events import after_ticket_change
 from tickets.html import sanitise_html
@@ -175,7 +177,7 @@ def _store_attachments(message: Message, attachments: tuple[InboundAttachment, .
         attachment.save()
 
 
-def _record(inbound: InboundMessage, thread_within: Q | None = None) -> IngestResult:
+def _record(inbound: InboundMessage, staff_caller: User | None = None) -> IngestResult:
     customer, is_new_customer = customer_find_or_create_by_identity(
         kind=inbound.sender_kind,
         value=inbound.sender_address,
@@ -188,8 +190,8 @@ def _record(inbound: InboundMessage, thread_within: Q | None = None) -> IngestRe
     conversation = _lock_open_conversation(target) if target is not None else None
     if (
         conversation is not None
-        and thread_within is not None
-        and not Ticket.objects.filter(thread_within, pk=conversation.pk).exists()
+        and staff_caller is not None
+        and not Ticket.objects.filter(tickets_visible_to(staff_caller), pk=conversation.pk).exists()
     ):
         conversation = None  # the caller may not see that conversation: the message opens a ticket of its own
     is_new_ticket = conversation is None
@@ -240,18 +242,18 @@ def _record(inbound: InboundMessage, thread_within: Q | None = None) -> IngestRe
     return IngestResult(ticket=ticket, message=message, is_new_ticket=is_new_ticket, is_duplicate=False)
 
 
-def ingest(*, inbound: InboundMessage, thread_within: Q | None = None) -> IngestResult:
+def ingest(*, inbound: InboundMessage, staff_caller: User | None = None) -> IngestResult:
     """Record one inbound message on the right ticket; a repeated delivery is recognised, not doubled.
 
-    ``thread_within`` limits the conversations the message may join to those tickets (a staff caller
-    of the API joins only tickets they may see); channels that customers write through pass nothing.
+    ``staff_caller``: the colleague who hands the message in (the API); it joins only conversations
+    they may see. Channels that customers write through pass nothing.
     """
     existing = _existing_message(inbound)
     if existing is not None:
         return IngestResult(ticket=existing.ticket, message=existing, is_new_ticket=False, is_duplicate=True)
     try:
         with transaction.atomic():
-            result = _record(inbound, thread_within)
+            result = _record(inbound, staff_caller)
             after_ticket_change(
                 ticket=result.ticket,
                 change="created" if result.is_new_ticket else "updated",
