@@ -51,20 +51,29 @@ def _backlog_key(group: str) -> str:
     return f"{_KEY_PREFIX}:{group}:backlog"
 
 
-# Number each event, keep it in its group's capped backlog and return them, in one round trip.
-# KEYS: sequence and backlog key of each group in turn; ARGV: the backlog size, then each event body.
+# Number each event, keep it in its group's capped backlog and return them, in one round trip; with
+# each, how many members the group has in the channel layer (-1: not asked), so events for groups
+# nobody has open (the page of a ticket created just now) are never handed to the broadcaster.
+# KEYS: per event, its group's sequence and backlog key, and the layer's group key when asked;
+# ARGV: the backlog size, the number of keys per event (2 or 3), then each event body.
 _NUMBER_AND_STORE = """
 local stored = {}
-for index = 1, #KEYS / 2 do
-    local sequence = redis.call('INCR', KEYS[index * 2 - 1])
+local per_event = tonumber(ARGV[2])
+for index = 1, #KEYS / per_event do
+    local base = (index - 1) * per_event
+    local sequence = redis.call('INCR', KEYS[base + 1])
     if sequence == 1 then
         -- A counter starting (again: Redis lost it) makes any backlog left from before it meaningless.
-        redis.call('DEL', KEYS[index * 2])
+        redis.call('DEL', KEYS[base + 2])
     end
-    local event = '{"seq":' .. sequence .. ',' .. string.sub(ARGV[index + 1], 2)
-    redis.call('ZADD', KEYS[index * 2], sequence, event)
-    redis.call('ZREMRANGEBYRANK', KEYS[index * 2], 0, -tonumber(ARGV[1]) - 1)
-    stored[index] = event
+    local event = '{"seq":' .. sequence .. ',' .. string.sub(ARGV[index + 2], 2)
+    redis.call('ZADD', KEYS[base + 2], sequence, event)
+    redis.call('ZREMRANGEBYRANK', KEYS[base + 2], 0, -tonumber(ARGV[1]) - 1)
+    local members = -1
+    if per_event == 3 then
+        members = redis.call('ZCARD', KEYS[base + 3])
+    end
+    stored[index] = {event, members}
 end
 return stored
 """
@@ -132,25 +141,19 @@ class RelaysRealtimeEvents:
             await self.send_json(event)
 
 
-_Unnumbered = tuple[str, str, dict[str, Any]]  # (group, event type, payload), not yet numbered
-_Queued = tuple[str, dict[str, Any] | None, _Unnumbered | None]  # (group, numbered event, or what to number)
-
-
 class _Broadcaster:
     """Hands events to the channel layer from one long-lived event loop, in order, without blocking.
 
-    An event arrives either numbered and stored already (``send``: the caller wanted its number) or
-    as it was published after a commit (``number_and_send``): those are numbered and stored here, on
-    this thread, the events that piled up together in one round trip, so the request that committed
-    does not wait for Redis. Either way it is stored before it is broadcast, so a browser that
-    misses the broadcast (or connects later) still gets it through catch-up.
+    The caller has already stored the numbered event in Redis, so a browser that misses the
+    broadcast (or connects later) still gets it through catch-up. An event whose group was already
+    found to have members skips that check here.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[_Queued] | None = None
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any], bool]] | None = None
         self._pending = 0
 
     def _start(self) -> asyncio.AbstractEventLoop:
@@ -158,41 +161,34 @@ class _Broadcaster:
             if self._loop is not None and self._pid == os.getpid():
                 return self._loop
             loop = asyncio.new_event_loop()
-            queue: asyncio.Queue[_Queued] = asyncio.Queue()
+            queue: asyncio.Queue[tuple[str, dict[str, Any], bool]] = asyncio.Queue()
             self._loop, self._queue, self._pid, self._pending = loop, queue, os.getpid(), 0
             thread = threading.Thread(target=loop.run_forever, name="realtime-broadcast", daemon=True)
             thread.start()
             asyncio.run_coroutine_threadsafe(self._drain(queue), loop)
             return loop
 
-    @staticmethod
-    def _numbered(
-        waiting: list[tuple[str, dict[str, Any] | None, _Unnumbered | None]],
-    ) -> list[tuple[str, dict[str, Any]]]:
-        unnumbered = [raw for _group, event, raw in waiting if event is None and raw is not None]
-        try:
-            stored = iter(_store(unnumbered)) if unnumbered else iter(())
-        except Exception:
-            logger.exception("could not number and store %d realtime event(s)", len(unnumbered))
-            return [(group, event) for group, event, _raw in waiting if event is not None]
-        return [(group, event if event is not None else next(stored)) for group, event, _raw in waiting]
-
-    async def _drain(self, queue: asyncio.Queue[_Queued]) -> None:
+    async def _drain(self, queue: asyncio.Queue[tuple[str, dict[str, Any], bool]]) -> None:
         while True:
             waiting = [await queue.get()]
             while not queue.empty():
                 waiting.append(queue.get_nowait())
             # Events that piled up for one group (a burst of new tickets) go to it as one message, in order.
             by_group: dict[str, list[dict[str, Any]]] = {}
-            for group, event in self._numbered(waiting):
+            unchecked: set[str] = set()
+            for group, event, has_members in waiting:
                 by_group.setdefault(group, []).append(event)
+                if not has_members:
+                    unchecked.add(group)
             layer = get_channel_layer()
+            listened = set(by_group) - unchecked
             try:
-                listened = await _groups_with_members(layer, list(by_group)) if layer is not None else []
+                if layer is not None and unchecked:
+                    listened.update(await _groups_with_members(layer, sorted(unchecked)))
             except Exception:
-                logger.exception("could not read who listens to %d realtime group(s)", len(by_group))
-                listened = list(by_group)
-            for group in listened:
+                logger.exception("could not read who listens to %d realtime group(s)", len(unchecked))
+                listened.update(unchecked)
+            for group in (group for group in by_group if group in listened and layer is not None):
                 events = by_group[group]
                 try:
                     if len(events) == 1:
@@ -204,24 +200,15 @@ class _Broadcaster:
             with self._lock:
                 self._pending -= len(waiting)
 
-    def _put(self, group: str, event: dict[str, Any] | None, raw: _Unnumbered | None) -> None:
+    def send(self, group: str, event: dict[str, Any], *, has_members: bool = False) -> None:
         loop = self._start()
         with self._lock:
             self._pending += 1
         assert self._queue is not None  # noqa: S101 - set by _start
-        loop.call_soon_threadsafe(self._queue.put_nowait, (group, event, raw))
-
-    def send(self, group: str, event: dict[str, Any]) -> None:
-        """Broadcast an event already numbered and stored."""
-        self._put(group, event, None)
-
-    def number_and_send(self, events: list[_Unnumbered]) -> None:
-        """Number, store and broadcast these events on the broadcasting thread, in this order."""
-        for group, event_type, payload in events:
-            self._put(group, None, (group, event_type, payload))
+        loop.call_soon_threadsafe(self._queue.put_nowait, (group, event, has_members))
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every handed-over event has been numbered, stored and sent (tests and process exit)."""
+        """Wait until every handed-over event has been sent (tests and process exit)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
@@ -235,19 +222,41 @@ _broadcaster = _Broadcaster()
 atexit.register(_broadcaster.flush, 2.0)
 
 
-def _store(events: list[_Unnumbered]) -> list[dict[str, Any]]:
-    """Number each (group, event type, payload) and keep it in its group's backlog, in one round trip."""
-    keys = [key for group, _type, _payload in events for key in (_sequence_key(group), _backlog_key(group))]
+def _layer_group_key() -> Callable[[str], Any] | None:
+    """How the channel layer names a group's members, when they live on the server events are stored on."""
+    layer = get_channel_layer()
+    key_of = getattr(layer, "_group_key", None)
+    hosts = getattr(layer, "hosts", None)
+    if key_of is None or not hosts or len(hosts) != 1 or hosts[0].get("address") != settings.REDIS_URL:
+        return None
+    return key_of
+
+
+def _store(events: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[dict[str, Any], int]]:
+    """Number each (group, event type, payload), keep it in its group's backlog, and count the group's
+    members (-1 when the layer's groups live elsewhere), in one round trip."""
+    key_of = _layer_group_key()
+    keys = []
+    for group, _type, _payload in events:
+        keys += [_sequence_key(group), _backlog_key(group)]
+        if key_of is not None:
+            keys.append(key_of(group))
     bodies = [json.dumps({"type": event_type, "payload": payload}) for _group, event_type, payload in events]
-    return [json.loads(raw) for raw in _number_and_store()(keys=keys, args=[BACKLOG_SIZE, *bodies])]
+    per_event = 3 if key_of is not None else 2
+    replies = _number_and_store()(keys=keys, args=[BACKLOG_SIZE, per_event, *bodies])
+    return [(json.loads(raw), int(members)) for raw, members in replies]
 
 
-def publish_many(events: list[_Unnumbered]) -> list[int]:
-    """Number, store and broadcast (group, event type, payload) events; returns their sequence numbers."""
+def publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> list[int]:
+    """Number, store and broadcast (group, event type, payload) events; returns their sequence numbers.
+
+    An event for a group nobody is in is stored for catch-up and not broadcast.
+    """
     stored = _store(events)
-    for (group, _type, _payload), event in zip(events, stored, strict=True):
-        _broadcaster.send(group, event)
-    return [int(event["seq"]) for event in stored]
+    for (group, _type, _payload), (event, members) in zip(events, stored, strict=True):
+        if members != 0:
+            _broadcaster.send(group, event, has_members=members > 0)
+    return [int(event["seq"]) for event, _members in stored]
 
 
 def publish_now(*, group: str, event_type: str, payload: dict[str, Any]) -> int:
@@ -255,18 +264,14 @@ def publish_now(*, group: str, event_type: str, payload: dict[str, Any]) -> int:
     return publish_many([(group, event_type, payload)])[0]
 
 
-def publish_many_after_commit(events: list[_Unnumbered]) -> None:
-    """Publish once the transaction commits, without the committing request waiting for Redis.
-
-    The events are numbered and stored by the broadcasting thread. Redis being unreachable then
-    costs the live events, never the committed change (a failure is logged, and open pages show the
-    change on their next load).
-    """
-    transaction.on_commit(lambda: _broadcaster.number_and_send(events), robust=True)
-
-
 def flush_broadcasts(timeout: float = 5.0) -> bool:
     return _broadcaster.flush(timeout)
+
+
+def publish_many_after_commit(events: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Publish once the transaction commits; Redis being unreachable then costs the live events, never
+    the committed change (a failure is logged, and open pages show the change on their next load)."""
+    transaction.on_commit(lambda: publish_many(events), robust=True)
 
 
 def publish_after_commit(*, group: str, event_type: str, payload: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from django.db import connection
 
 from customers.choices import IdentityKind
 from customers.models import Customer, CustomerIdentity
-from helpdesk.core.chained_insert import ChildRow, insert_with_children
+from helpdesk.core.chained_insert import ChildRow, UnlessFound, insert_with_children
 from helpdesk.core.exceptions import ApplicationError
 from helpdesk.core.prepared_statements import execute_prepared, statement_name
 
@@ -68,12 +68,7 @@ _OWNER_NAME = statement_name(_OWNER)
 _DROP_UNCLAIMED = f"DELETE FROM {_CUSTOMERS} WHERE id = %s"  # noqa: S608
 
 
-def _identity_owner(*, kind: str, value: str) -> Customer | None:
-    with connection.cursor() as cursor:
-        execute_prepared(cursor, _OWNER, [kind, value], name=_OWNER_NAME)
-        row = cursor.fetchone()
-    if row is None:
-        return None
+def _customer_from_row(row: tuple) -> Customer:
     values = [
         f.from_db_value(value, None, connection) if hasattr(f, "from_db_value") else value
         for f, value in zip(_CUSTOMER_FIELDS, row, strict=True)
@@ -81,25 +76,32 @@ def _identity_owner(*, kind: str, value: str) -> Customer | None:
     return Customer.from_db(connection.alias, _CUSTOMER_ATTNAMES, values)
 
 
+def _identity_owner(*, kind: str, value: str) -> Customer | None:
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, _OWNER, [kind, value], name=_OWNER_NAME)
+        row = cursor.fetchone()
+    return None if row is None else _customer_from_row(row)
+
+
 def customer_find_or_create_by_identity(
     *, kind: str, value: str, name: str = "", language: str | None = None
 ) -> tuple[Customer, bool]:
     """Return the customer who owns this identity, creating both when it is new.
 
-    Safe under concurrent calls for the same identity: the unique (kind, value) constraint decides
-    the winner; the loser removes the customer it had just created and reads the winner's.
+    One statement either way: it looks the identity up and, only when nobody owns it, writes the
+    customer and the claim on the identity. Safe under concurrent calls for the same identity: the
+    unique (kind, value) constraint decides the winner. A concurrent claim makes this claim wait for
+    the other transaction and then insert nothing (ON CONFLICT DO NOTHING) instead of failing the
+    whole transaction; the loser removes the customer it had just created and reads the winner's.
     """
     normalised = identity_normalise(kind=kind, value=value)
-    existing = _identity_owner(kind=kind, value=normalised)
-    if existing is not None:
-        return existing, False
     customer = Customer(name=name.strip()[:200], language=language or "en")
-    # The customer and the claim on the identity in one statement. A concurrent claim of the same
-    # identity makes the claim wait for the other transaction and then insert nothing (ON CONFLICT DO
-    # NOTHING), instead of failing the whole transaction.
     identity = CustomerIdentity(customer=customer, kind=kind, value=normalised, is_primary=True)
     claim = ChildRow(identity, "customer", ignore_conflicts=True)
-    insert_with_children(customer, [claim])
+    owner = UnlessFound(_OWNER, [kind, normalised], width=len(_CUSTOMER_FIELDS))
+    if not insert_with_children(customer, [claim], unless=owner):
+        assert owner.row is not None  # noqa: S101 - set when something was found
+        return _customer_from_row(owner.row), False
     if claim.inserted:
         return customer, True
     with connection.cursor() as cursor:

@@ -174,17 +174,75 @@ def _assign_returned(obj: Model, plan: _InsertPlan, values: Sequence[Any], conne
     obj._state.db = connection.alias
 
 
-def _chain_sql(parent: _InsertPlan, children: Sequence[_InsertPlan], connection: Any) -> str:
+@dataclass
+class UnlessFound:
+    """A query run first in the same statement: when it finds a row, nothing is inserted.
+
+    ``row`` is then the row it found (its columns in order); it stays None when the rows were inserted.
+    """
+
+    sql: str
+    params: Sequence[Any]
+    width: int  # how many columns the query returns
+    row: tuple[Any, ...] | None = field(default=None, init=False)
+
+
+_EXISTING = "chain_existing"
+
+
+def _only_if(sql: str, condition: str) -> str:
+    """A single-row ``INSERT ... VALUES (...)`` that inserts only when ``condition`` holds."""
+    head, values = sql.split(" VALUES (", 1)
+    end = -1
+    for clause in (") ON CONFLICT", ") RETURNING"):
+        end = values.find(clause)
+        if end != -1:
+            break
+    if end == -1:
+        end = values.rindex(")")
+    # INSERT ... SELECT infers each placeholder's type from its target column, as VALUES does, when prepared.
+    return f"{head} SELECT {values[:end]} WHERE {condition}{values[end + 1 :]}"
+
+
+def _chain_sql(
+    parent: _InsertPlan, children: Sequence[_InsertPlan], connection: Any, unless: UnlessFound | None = None
+) -> str:
     quote = connection.ops.quote_name
-    pieces = [f"{quote(_PARENT)} AS ({parent.sql})"]
-    pieces += [f"{quote(f'chain_child_{index}')} AS ({child.sql})" for index, child in enumerate(children)]
-    columns = [f"(SELECT {quote(f.column)} FROM {quote(_PARENT)})" for f in parent.returning]  # noqa: S608
+    pieces, columns = [], []
+    parent_sql = parent.sql
+    child_sqls = [child.sql for child in children]
+    if unless is not None:
+        existing = quote(_EXISTING)
+        pieces.append(f"{existing} AS ({unless.sql} LIMIT 1)")
+        columns.append(f"(SELECT count(*) FROM {existing})")  # noqa: S608
+        parent_sql = _only_if(parent_sql, f"NOT EXISTS (SELECT FROM {existing})")
+        child_sqls = [_only_if(sql, f"EXISTS (SELECT FROM {quote(_PARENT)})") for sql in child_sqls]
+    pieces.append(f"{quote(_PARENT)} AS ({parent_sql})")
+    pieces += [f"{quote(f'chain_child_{index}')} AS ({sql})" for index, sql in enumerate(child_sqls)]
+    columns += [f"(SELECT {quote(f.column)} FROM {quote(_PARENT)})" for f in parent.returning]  # noqa: S608
     # A child whose insert was skipped (ON CONFLICT DO NOTHING) returns no row: read as a count and a value.
     for index, child in enumerate(children):
         name = quote(f"chain_child_{index}")
         columns.append(f"(SELECT count(*) FROM {name})")  # noqa: S608
         columns.extend(f"(SELECT {quote(f.column)} FROM {name})" for f in child.returning)  # noqa: S608
-    return f"WITH {', '.join(pieces)} SELECT {', '.join(columns)}"
+    select = f"SELECT {', '.join(columns)}"
+    if unless is not None:
+        # The row found, beside the counts and the new ids: one row either way.
+        select = f"SELECT {', '.join(columns)}, found.* FROM (SELECT 1) AS one LEFT JOIN {existing} AS found ON true"  # noqa: S608
+    return f"WITH {', '.join(pieces)} {select}"
+
+
+_parent_ids: dict[str, RawSQL] = {}
+
+
+def _parent_id(connection: Any, pk_column: str) -> RawSQL:
+    """The parent's new id, as a child's foreign key reads it inside the statement."""
+    expression = _parent_ids.get(pk_column)
+    if expression is None:
+        quote = connection.ops.quote_name
+        sql = f"(SELECT {quote(pk_column)} FROM {quote(_PARENT)})"  # noqa: S608 - names only
+        expression = _parent_ids[pk_column] = RawSQL(sql, ())  # noqa: S611
+    return expression
 
 
 def insert_with_children(
@@ -192,23 +250,25 @@ def insert_with_children(
     children: Sequence[ChildRow] = (),
     *,
     overrides: Mapping[str, Any] | None = None,
-) -> None:
+    unless: UnlessFound | None = None,
+) -> bool:
     """Insert ``parent`` and each child in one statement; every object gets its new id, as after save().
 
     ``overrides`` set fields after Django's stamps (a message's ``created_at`` is when the customer
-    wrote, not when it was stored); each child carries its own.
+    wrote, not when it was stored); each child carries its own. ``unless``: a query that, when it
+    finds a row, stops anything being inserted (find-or-create in one round trip); then this
+    returns False and ``unless.row`` holds what it found. Otherwise it returns True.
     """
     using = router.db_for_write(type(parent))
     connection = connections[using]
-    parent_plan, params, parent_shape = _insert_for(parent, connection=connection, overrides=overrides or {})
+    parent_plan, parent_params, parent_shape = _insert_for(parent, connection=connection, overrides=overrides or {})
+    params = [*unless.params, *parent_params] if unless is not None else parent_params
     shapes: list[Any] = [parent_shape]
     child_plans = []
-    parent_id = (
-        f"(SELECT {connection.ops.quote_name(parent._meta.pk.column)} FROM {connection.ops.quote_name(_PARENT)})"  # noqa: S608
-    )
+    parent_id = _parent_id(connection, parent._meta.pk.column)
     for child in children:
         extra = dict(child.overrides)
-        extra[child.obj._meta.get_field(child.parent_field).attname] = RawSQL(parent_id, ())  # noqa: S611
+        extra[child.obj._meta.get_field(child.parent_field).attname] = parent_id
         plan, child_params, shape = _insert_for(
             child.obj, connection=connection, overrides=extra, ignore_conflicts=child.ignore_conflicts
         )
@@ -217,15 +277,22 @@ def insert_with_children(
         shapes.append(shape)
     with connection.cursor() as cursor:
         if None in shapes:
+            if unless is not None:
+                raise ValueError("A find-or-create insert runs prepared: every row's SQL must be reusable.")
             cursor.execute(_chain_sql(parent_plan, child_plans, connection), params)
         else:
-            key = tuple(shapes)
+            key = (tuple(shapes), unless.sql if unless is not None else None)
             statement = _statements.get(key)
             if statement is None:
-                sql = _chain_sql(parent_plan, child_plans, connection)
+                sql = _chain_sql(parent_plan, child_plans, connection, unless)
                 statement = _statements[key] = (sql, statement_name(sql))
             execute_prepared(cursor, statement[0], params, name=statement[1])
         row = list(cursor.fetchone())
+    if unless is not None:
+        found, row = row[0], row[1:]
+        if found:
+            unless.row = tuple(row[len(row) - unless.width :])
+            return False
     position = len(parent_plan.returning)
     _assign_returned(parent, parent_plan, row[:position], connection)
     for child, plan in zip(children, child_plans, strict=True):
@@ -237,3 +304,4 @@ def insert_with_children(
         if child.inserted:
             _assign_returned(child.obj, plan, row[position + 1 : position + 1 + width], connection)
         position += 1 + width
+    return True

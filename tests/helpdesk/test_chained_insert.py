@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from customers.choices import IdentityKind
 from customers.models import Customer, CustomerIdentity
-from helpdesk.core.chained_insert import ChildRow, insert_with_children
+from helpdesk.core.chained_insert import ChildRow, UnlessFound, insert_with_children
 from tests.customers.factories import CustomerFactory, CustomerIdentityFactory
 from tickets.choices import Channel, MessageDirection, TicketStatus
 from tickets.models import AcknowledgementRequest, Message, Ticket
@@ -102,3 +102,37 @@ def test_an_object_that_already_has_an_id_is_refused():
 
     with pytest.raises(ValueError, match="new id from the database"):
         insert_with_children(existing)
+
+
+_NAMED = "SELECT id, name FROM customers_customer WHERE name = %s"
+
+
+def test_unless_found_inserts_nothing_and_returns_the_row_it_found(django_assert_num_queries):
+    existing = CustomerFactory(name="Ana Lima")
+    customer = Customer(name="Ana Lima")
+    claim = ChildRow(CustomerIdentity(customer=customer, kind=IdentityKind.EMAIL, value="ana@example.test"), "customer")
+    found = UnlessFound(_NAMED, ["Ana Lima"], width=2)
+
+    with django_assert_num_queries(1):
+        inserted = insert_with_children(customer, [claim], unless=found)
+
+    assert inserted is False
+    assert found.row == (existing.pk, "Ana Lima")
+    assert (customer.pk, claim.obj.pk, claim.inserted) == (None, None, False)
+    assert Customer.objects.count() == 1
+    assert not CustomerIdentity.objects.exists()
+
+
+def test_unless_found_inserts_the_rows_when_the_query_finds_none(django_assert_num_queries):
+    CustomerFactory(name="Someone else")
+    customer = Customer(name="Ana Lima", language="pt-br")
+    claim = ChildRow(CustomerIdentity(customer=customer, kind=IdentityKind.EMAIL, value="ana@example.test"), "customer")
+    found = UnlessFound(_NAMED, ["Ana Lima"], width=2)
+
+    with django_assert_num_queries(1):
+        inserted = insert_with_children(customer, [claim], unless=found)
+
+    assert (inserted, found.row, claim.inserted) == (True, None, True)
+    stored = Customer.objects.get(pk=customer.pk)
+    assert (stored.name, stored.language) == ("Ana Lima", "pt-br")
+    assert CustomerIdentity.objects.get(pk=claim.obj.pk).customer_id == customer.pk

@@ -380,3 +380,21 @@ def test_the_inbox_page_carries_the_live_number_its_rows_were_read_at(agent):
     body = client.get("/inbox/").content.decode()
 
     assert f'data-seq="{latest}"' in body
+
+
+def test_an_event_for_a_group_nobody_is_in_is_kept_for_catch_up_and_not_broadcast(monkeypatch):
+    handed_over = []
+    monkeypatch.setattr(realtime._broadcaster, "send", lambda group, event, **kwargs: handed_over.append(group))
+    nobody = f"agents.ticket.empty-{uuid.uuid4().hex}"
+    layer = get_channel_layer()
+    listened = f"agents.ticket.listened-{uuid.uuid4().hex}"
+    async_to_sync(layer.group_add)(listened, "specific.someone!listening")
+
+    first, second = realtime.publish_many(
+        [(nobody, "ticket.updated", {"n": 1}), (listened, "ticket.updated", {"n": 2})]
+    )
+
+    assert handed_over == [listened]  # the one group with a member, counted in the same round trip
+    assert [event["seq"] for event in realtime.events_since(group=nobody, sequence=0)] == [first]
+    assert [event["seq"] for event in realtime.events_since(group=listened, sequence=0)] == [second]
+    async_to_sync(layer.group_discard)(listened, "specific.someone!listening")

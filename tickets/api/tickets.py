@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from accounts.models import User
 from customers.choices import IdentityKind
 from helpdesk.core.exceptions import ConflictError, PermissionDeniedError
+from helpdesk.core.input_serializers import FieldsBuiltOncePerThread
 from helpdesk.core.languages import supported_language
 from tickets.access import ADD_TICKET, access_ticket, tickets_visible_to
 from tickets.api.common import (
@@ -108,7 +109,7 @@ class TicketListApi(TicketsApi):
 # --- Create ---------------------------------------------------------------------------------------
 
 
-class TicketCreateInputSerializer(serializers.Serializer):
+class TicketCreateInputSerializer(FieldsBuiltOncePerThread):
     customer_email = serializers.EmailField(max_length=254)
     customer_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     subject = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
