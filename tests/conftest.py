@@ -144,10 +144,12 @@ def _fresh_caches():
 
     from accounts.models import MFA_REQUIRED_CACHE_KEY
     from tickets.rule_cache import rule_cache_clear
-    from tickets.services.acknowledgement import SENDER_QUEUED_MARK
+    from tickets.services.acknowledgement import SENDER_QUEUED_MARK, acknowledgements_wake_forget
 
     rule_cache_clear()
     cache.delete_many([MFA_REQUIRED_CACHE_KEY, SENDER_QUEUED_MARK])
+    acknowledgements_wake_forget()
     yield
+    acknowledgements_wake_forget()
     rule_cache_clear()
     cache.delete_many([MFA_REQUIRED_CACHE_KEY, SENDER_QUEUED_MARK])

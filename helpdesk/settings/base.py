@@ -282,6 +282,9 @@ EMAIL_INBOUND_MAX_MESSAGE_BYTES = env.int("EMAIL_INBOUND_MAX_MESSAGE_BYTES", def
 # While more new tickets than this wait for their acknowledgement, the listener holds each new message
 # before taking it (at most SMTP_INBOUND_MAX_DELAY_SECONDS), so acknowledgements keep pace; 0 never waits.
 SMTP_INBOUND_BACKLOG_LIMIT = env.int("SMTP_INBOUND_BACKLOG_LIMIT", default=100)
+# A process that has just queued the acknowledgement sender (or found one queued) does not ask Redis
+# again for this long; the sender keeps looking for new tickets four times as long after it runs out.
+ACKNOWLEDGEMENT_WAKE_QUIET_SECONDS = env.float("ACKNOWLEDGEMENT_WAKE_QUIET_SECONDS", default=0.05)
 SMTP_INBOUND_MAX_DELAY_SECONDS = env.float("SMTP_INBOUND_MAX_DELAY_SECONDS", default=30.0)
 EMAIL_INBOUND_MAX_ATTACHMENT_BYTES = env.int("EMAIL_INBOUND_MAX_ATTACHMENT_BYTES", default=15 * 1024 * 1024)
 EMAIL_INBOUND_MAX_TOTAL_ATTACHMENT_BYTES = env.int("EMAIL_INBOUND_MAX_TOTAL_ATTACHMENT_BYTES", default=30 * 1024 * 1024)

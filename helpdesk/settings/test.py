@@ -27,6 +27,9 @@ ANYMAIL = {**ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": "test-mailgun-signing-key"}
 CELERY_TASK_ALWAYS_EAGER = False
 # Most tests queue tasks that no worker takes; the pacing tests give the listener a queue of their own.
 SMTP_INBOUND_BACKLOG_LIMIT = 0
+# Tests that stand in for the sender run it at once and let it stop at once, so every new ticket asks
+# for it; the tests of the quiet time set their own.
+ACKNOWLEDGEMENT_WAKE_QUIET_SECONDS = 0.0
 # The test process's connections live and die with each test; a worker started by a test may keep its own.
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("TEST_WORKER_CONN_MAX_AGE", "0"))  # noqa: F405
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405

@@ -174,3 +174,54 @@ def test_a_queued_sender_that_was_lost_holds_up_the_next_only_until_its_mark_exp
     assert while_marked == []  # the mark still says one is queued
     assert queued == ["sender"]  # expired: the next new ticket queues another, which sends all three
     assert acknowledgements_send_owed() == 3
+
+
+def test_a_process_that_just_queued_the_sender_does_not_ask_again_for_the_quiet_time(
+    queued, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    from tickets.services import acknowledgement
+
+    settings.ACKNOWLEDGEMENT_WAKE_QUIET_SECONDS = 30.0
+    asked = []
+    add = cache.add
+    monkeypatch.setattr(
+        acknowledgement.cache, "add", lambda *args, **kwargs: asked.append(args[0]) or add(*args, **kwargs)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(inbound=_email(1))
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(inbound=_email(2))
+
+    assert (queued, asked) == (["sender"], [SENDER_QUEUED_MARK])  # the second ticket asked nobody
+    assert AcknowledgementRequest.objects.count() == 2  # both owed: the queued sender takes both
+
+    acknowledgement._quiet.since -= 31  # the quiet time is over: the next ticket asks again
+    cache.delete(SENDER_QUEUED_MARK)  # (the sender started meanwhile)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(inbound=_email(3))
+    assert (queued, asked) == (["sender", "sender"], [SENDER_QUEUED_MARK, SENDER_QUEUED_MARK])
+
+
+def test_a_sender_looks_once_more_after_running_out_and_takes_a_ticket_committed_meanwhile(
+    queued, monkeypatch, settings
+):
+    from tickets.services import acknowledgement
+
+    settings.ACKNOWLEDGEMENT_WAKE_QUIET_SECONDS = 0.05
+    ingest(inbound=_email(1))
+    waited = []
+
+    def a_ticket_arrives_while_it_waits(seconds):
+        waited.append(seconds)
+        if len(waited) == 1:
+            ingest(inbound=_email(2))  # its process stayed quiet: it saw this sender queued a moment ago
+
+    monkeypatch.setattr(acknowledgement.time, "sleep", a_ticket_arrives_while_it_waits)
+
+    handled = acknowledgements_send_owed()
+
+    assert handled == 2
+    assert waited == [0.2, 0.2]  # four quiet times, after each time it ran out
+    assert sorted(sent.to[0] for sent in mail.outbox) == ["customer1@example.test", "customer2@example.test"]
+    assert not AcknowledgementRequest.objects.exists()

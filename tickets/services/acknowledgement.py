@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
@@ -93,29 +95,60 @@ def ticket_request_acknowledgement(*, ticket: Ticket) -> None:
     transaction.on_commit(acknowledgements_wake, robust=True)
 
 
-def acknowledgements_wake() -> None:
+class _QuietTime:
+    """When this process last saw to it that a sender is queued (monotonic clock); per process."""
+
+    since = -math.inf
+
+
+_quiet = _QuietTime()
+
+
+def _quiet_seconds() -> float:
+    return float(settings.ACKNOWLEDGEMENT_WAKE_QUIET_SECONDS)
+
+
+def sender_grace_seconds() -> float:
+    """How long a sender keeps looking for new requests after it finds none (four quiet times)."""
+    return 4 * _quiet_seconds()
+
+
+def acknowledgements_wake(*, handing_over: bool = False) -> None:
     """Make sure a sender of owed acknowledgements is queued: one task for any number of new tickets.
 
     The mark says one is queued and has not started yet; the first request after it started queues
     the next. A mark whose task was lost expires after SENDER_MARK_SECONDS; a cache that cannot be
     reached queues a sender every time, which costs a task and loses nothing.
+
+    Once this process has queued a sender or found one queued, it does not ask again for
+    ACKNOWLEDGEMENT_WAKE_QUIET_SECONDS: that sender starts after that moment, and a sender looks for
+    new requests once more ``sender_grace_seconds`` (longer) after it runs out, so a ticket committed
+    in the quiet time is found. A sender ``handing_over`` to its successor always asks.
     """
     from tickets.tasks import send_owed_acknowledgements_task
 
+    started = time.monotonic()
+    if not handing_over and started - _quiet.since < _quiet_seconds():
+        return
     try:
         already_queued = not cache.add(SENDER_QUEUED_MARK, 1, timeout=SENDER_MARK_SECONDS)
     except (OSError, RedisError) as error:
         logger.warning("could not read whether an acknowledgement sender is queued (%r); queueing one", error)
         already_queued = False
-    if already_queued:
-        return
-    try:
-        send_owed_acknowledgements_task.delay()
-    except Exception:
-        # Not queued after all: the next new ticket (or beat) must try again instead of trusting the mark.
-        with contextlib.suppress(OSError, RedisError):
-            cache.delete(SENDER_QUEUED_MARK)
-        raise
+    if not already_queued:
+        try:
+            send_owed_acknowledgements_task.delay()
+        except Exception:
+            # Not queued after all: the next new ticket (or beat) must try again instead of trusting the mark.
+            with contextlib.suppress(OSError, RedisError):
+                cache.delete(SENDER_QUEUED_MARK)
+            raise
+    _quiet.since = started  # measured from before the mark was read: the sender starts after it
+
+
+def acknowledgements_wake_forget() -> None:
+    """Ask for a sender on the next new ticket again (a sender that was run in-process has finished)."""
+    _quiet.since = -math.inf
 
 
 def acknowledgements_owed(*, at_most: int) -> int:
@@ -215,12 +248,22 @@ def acknowledgements_send_owed(
         logger.warning("could not clear the acknowledgement sender's mark (%r)", error)
     deadline = time.monotonic() + budget_seconds
     handled = 0
-    while batch := acknowledgements_claim(at_most=batch_size):
+    looked_again = False
+    while True:
+        batch = acknowledgements_claim(at_most=batch_size)
+        if not batch:
+            if looked_again or sender_grace_seconds() <= 0:
+                break
+            # Processes that queued or saw this sender stay quiet for a while: look once more after it.
+            time.sleep(sender_grace_seconds())
+            looked_again = True
+            continue
+        looked_again = False
         for recorded in batch:
             message_deliver_or_queue(message_id=recorded.message_id, message=recorded.message)
         AcknowledgementRequest.objects.filter(ticket_id__in=[recorded.ticket_id for recorded in batch]).delete()
         handled += len(batch)
         if time.monotonic() >= deadline:
-            acknowledgements_wake()
+            acknowledgements_wake(handing_over=True)
             break
     return handled
