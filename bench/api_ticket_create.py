@@ -30,7 +30,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from _harness import purge_tasks
+from _harness import purge_tasks, settle_database
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH = "api_ticket_create"
@@ -145,6 +145,7 @@ def main() -> int:
         for index in range(args.warmup):
             create(-1 - index)
         before = Ticket.objects.count()
+        settle_database(connection)
         gc.collect()
         samples: list[float] = []
         per_request_queries: list[int] = []

@@ -34,7 +34,16 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from _harness import BENCH_TEAM_NAME, bench_agent, emit, emit_load, log, setup_django, ticket_count
+from _harness import (
+    BENCH_TEAM_NAME,
+    bench_agent,
+    emit,
+    emit_load,
+    log,
+    settle_database,
+    setup_django,
+    ticket_count,
+)
 
 BENCH = "seed_scale"
 REFUSE_ABOVE = 1_000
@@ -973,6 +982,7 @@ def seed(*, tickets: int) -> dict[str, float]:
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f'VACUUM (ANALYZE) "{table}"')
+    settle_database(connection)
     phase("vacuum_analyze", mark)
     for table, count in rows.items():
         emit(BENCH, f"{table}_rows", count, "rows", scale=tickets)
