@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from django.db import connection
 
@@ -84,7 +85,12 @@ def _identity_owner(*, kind: str, value: str) -> Customer | None:
 
 
 def customer_find_or_create_by_identity(
-    *, kind: str, value: str, name: str = "", language: str | None = None
+    *,
+    kind: str,
+    value: str,
+    name: str = "",
+    language: str | None = None,
+    with_a_new_customer: Sequence[ChildRow] = (),
 ) -> tuple[Customer, bool]:
     """Return the customer who owns this identity, creating both when it is new.
 
@@ -93,13 +99,19 @@ def customer_find_or_create_by_identity(
     unique (kind, value) constraint decides the winner. A concurrent claim makes this claim wait for
     the other transaction and then insert nothing (ON CONFLICT DO NOTHING) instead of failing the
     whole transaction; the loser removes the customer it had just created and reads the winner's.
+
+    ``with_a_new_customer``: rows pointing to the customer (``parent_field`` names the foreign key)
+    written in the same statement, only if this call creates the customer; each row's ``inserted``
+    says whether it was.
     """
     normalised = identity_normalise(kind=kind, value=value)
     customer = Customer(name=name.strip()[:200], language=language or "en")
     identity = CustomerIdentity(customer=customer, kind=kind, value=normalised, is_primary=True)
     claim = ChildRow(identity, "customer", ignore_conflicts=True)
+    for row in with_a_new_customer:
+        row.only_after = claim
     owner = UnlessFound(_OWNER, [kind, normalised], width=len(_CUSTOMER_FIELDS))
-    if not insert_with_children(customer, [claim], unless=owner):
+    if not insert_with_children(customer, [claim, *with_a_new_customer], unless=owner):
         assert owner.row is not None  # noqa: S101 - set when something was found
         return _customer_from_row(owner.row), False
     if claim.inserted:
@@ -108,5 +120,7 @@ def customer_find_or_create_by_identity(
         cursor.execute(_DROP_UNCLAIMED, [customer.pk])
     winner = _identity_owner(kind=kind, value=normalised)
     if winner is None:  # the identity was removed again in between (its customer deleted): start over
-        return customer_find_or_create_by_identity(kind=kind, value=value, name=name, language=language)
+        return customer_find_or_create_by_identity(
+            kind=kind, value=value, name=name, language=language, with_a_new_customer=with_a_new_customer
+        )
     return winner, False

@@ -35,14 +35,20 @@ from helpdesk.core.prepared_statements import execute_prepared, statement_name
 _PARENT = "chain_parent"
 
 
-@dataclass
+@dataclass(eq=False)
 class ChildRow:
-    """A row inserted with the parent; ``parent_field`` names its foreign key to it."""
+    """A row inserted with the parent; ``parent_field`` names its foreign key to it.
+
+    ``children`` point to this row and are written with it. ``only_after`` names a row written
+    earlier in the same statement: this one (and its children) is written only if that one was.
+    """
 
     obj: Model
     parent_field: str
     ignore_conflicts: bool = False  # ON CONFLICT DO NOTHING: then ``inserted`` says whether it was written
     overrides: Mapping[str, Any] = field(default_factory=dict)  # set after Django's stamps, as for the parent
+    children: Sequence[ChildRow] = ()
+    only_after: ChildRow | None = None
     inserted: bool = field(default=False, init=False)
 
 
@@ -89,6 +95,8 @@ def _shape(obj: Model, fields: tuple[Field, ...], connection: Any, ignore_confli
             shape.append(None)
         elif isinstance(value, DatabaseDefault):
             shape.append("db_default")  # the field's own db_default: one expression per field
+        elif value is model_field.db_default:
+            shape.append("db_default_inline")
         elif isinstance(value, RawSQL):
             shape.append(("raw", value.sql, tuple(value.params)))
         else:
@@ -96,13 +104,16 @@ def _shape(obj: Model, fields: tuple[Field, ...], connection: Any, ignore_confli
     return tuple(shape)
 
 
-def _stamped(obj: Model, overrides: Mapping[str, Any]) -> tuple[Field, ...]:
+def _stamped(obj: Model, overrides: Mapping[str, Any], *, inline_defaults: bool = False) -> tuple[Field, ...]:
     meta = obj._meta
     if obj.pk is not None or meta.auto_field is None:
         raise ValueError(f"{meta.label} rows are inserted here with a new id from the database, not one given.")
     fields = _insertable_fields(type(obj))
     for model_field in fields:
-        model_field.pre_save(obj, add=True)  # what Model.save does first: auto_now stamps
+        value = model_field.pre_save(obj, add=True)  # what Model.save does first: auto_now stamps
+        if inline_defaults and isinstance(value, DatabaseDefault):
+            # INSERT ... SELECT has no DEFAULT keyword: the column's default expression itself.
+            setattr(obj, model_field.attname, model_field.db_default)
     for attname, value in overrides.items():
         setattr(obj, attname, value)
     return fields
@@ -146,10 +157,15 @@ def _compile(
 
 
 def _insert_for(
-    obj: Model, *, connection: Any, overrides: Mapping[str, Any], ignore_conflicts: bool = False
+    obj: Model,
+    *,
+    connection: Any,
+    overrides: Mapping[str, Any],
+    ignore_conflicts: bool = False,
+    inline_defaults: bool = False,
 ) -> tuple[_InsertPlan, list[Any], tuple[Any, ...] | None]:
     """The INSERT for ``obj``, its params, and its shape when the SQL is kept for rows like it."""
-    fields = _stamped(obj, overrides)
+    fields = _stamped(obj, overrides, inline_defaults=inline_defaults)
     shape = _shape(obj, fields, connection, ignore_conflicts)
     plan = _plans.get(shape) if shape is not None else None
     if plan is not None:
@@ -204,45 +220,110 @@ def _only_if(sql: str, condition: str) -> str:
     return f"{head} SELECT {values[:end]} WHERE {condition}{values[end + 1 :]}"
 
 
-def _chain_sql(
-    parent: _InsertPlan, children: Sequence[_InsertPlan], connection: Any, unless: UnlessFound | None = None
-) -> str:
+@dataclass(eq=False)
+class _Node:
+    """One row of the chain: its CTE, the row it points to, and whether it may be skipped."""
+
+    obj: Model
+    cte: str
+    plan: _InsertPlan
+    params: list[Any]
+    shape: tuple[Any, ...] | None
+    sql: str
+    parent: _Node | None = None
+    row: ChildRow | None = None  # None for the chain's first row
+    may_skip: bool = False
+
+
+def _pointer(connection: Any, cte: str, pk_column: str) -> RawSQL:
+    """A row's new id, as a row pointing to it reads it inside the statement."""
+    key = f"{cte}.{pk_column}"
+    expression = _pointers.get(key)
+    if expression is None:
+        quote = connection.ops.quote_name
+        sql = f"(SELECT {quote(pk_column)} FROM {quote(cte)})"  # noqa: S608 - names only
+        expression = _pointers[key] = RawSQL(sql, ())  # noqa: S611
+    return expression
+
+
+_pointers: dict[str, RawSQL] = {}
+
+
+def _nodes(
+    parent: Model,
+    children: Sequence[ChildRow],
+    connection: Any,
+    overrides: Mapping[str, Any],
+    unless: UnlessFound | None,
+) -> list[_Node]:
+    quote = connection.ops.quote_name
+    plan, params, shape = _insert_for(
+        parent, connection=connection, overrides=overrides, inline_defaults=unless is not None
+    )
+    sql = plan.sql
+    if unless is not None:
+        sql = _only_if(sql, f"NOT EXISTS (SELECT FROM {quote(_EXISTING)})")
+    root = _Node(parent, _PARENT, plan, params, shape, sql, may_skip=unless is not None)
+    nodes = [root]
+    by_row: dict[int, _Node] = {}
+
+    def add(rows: Sequence[ChildRow], parent_node: _Node) -> None:
+        for child in rows:
+            extra = dict(child.overrides)
+            foreign_key = child.obj._meta.get_field(child.parent_field)
+            extra[foreign_key.attname] = _pointer(connection, parent_node.cte, parent_node.obj._meta.pk.column)
+            conditions = []
+            if parent_node.may_skip:
+                conditions.append(f"EXISTS (SELECT FROM {quote(parent_node.cte)})")
+            if child.only_after is not None:
+                conditions.append(f"EXISTS (SELECT FROM {quote(by_row[id(child.only_after)].cte)})")
+            plan, params, shape = _insert_for(
+                child.obj,
+                connection=connection,
+                overrides=extra,
+                ignore_conflicts=child.ignore_conflicts,
+                inline_defaults=bool(conditions),
+            )
+            sql = _only_if(plan.sql, " AND ".join(conditions)) if conditions else plan.sql
+            node = _Node(
+                child.obj,
+                f"chain_row_{len(nodes)}",
+                plan,
+                params,
+                shape,
+                sql,
+                parent_node,
+                child,
+                may_skip=bool(conditions) or child.ignore_conflicts,
+            )
+            nodes.append(node)
+            by_row[id(child)] = node
+            add(child.children, node)
+
+    add(children, root)
+    return nodes
+
+
+def _chain_sql(nodes: Sequence[_Node], connection: Any, unless: UnlessFound | None) -> str:
     quote = connection.ops.quote_name
     pieces, columns = [], []
-    parent_sql = parent.sql
-    child_sqls = [child.sql for child in children]
     if unless is not None:
         existing = quote(_EXISTING)
         pieces.append(f"{existing} AS ({unless.sql} LIMIT 1)")
         columns.append(f"(SELECT count(*) FROM {existing})")  # noqa: S608
-        parent_sql = _only_if(parent_sql, f"NOT EXISTS (SELECT FROM {existing})")
-        child_sqls = [_only_if(sql, f"EXISTS (SELECT FROM {quote(_PARENT)})") for sql in child_sqls]
-    pieces.append(f"{quote(_PARENT)} AS ({parent_sql})")
-    pieces += [f"{quote(f'chain_child_{index}')} AS ({sql})" for index, sql in enumerate(child_sqls)]
-    columns += [f"(SELECT {quote(f.column)} FROM {quote(_PARENT)})" for f in parent.returning]  # noqa: S608
-    # A child whose insert was skipped (ON CONFLICT DO NOTHING) returns no row: read as a count and a value.
-    for index, child in enumerate(children):
-        name = quote(f"chain_child_{index}")
+    pieces += [f"{quote(node.cte)} AS ({node.sql})" for node in nodes]
+    root = nodes[0]
+    columns += [f"(SELECT {quote(f.column)} FROM {quote(root.cte)})" for f in root.plan.returning]  # noqa: S608
+    # A row that was skipped (ON CONFLICT DO NOTHING, a condition) returns nothing: read as a count and values.
+    for node in nodes[1:]:
+        name = quote(node.cte)
         columns.append(f"(SELECT count(*) FROM {name})")  # noqa: S608
-        columns.extend(f"(SELECT {quote(f.column)} FROM {name})" for f in child.returning)  # noqa: S608
+        columns.extend(f"(SELECT {quote(f.column)} FROM {name})" for f in node.plan.returning)  # noqa: S608
     select = f"SELECT {', '.join(columns)}"
     if unless is not None:
         # The row found, beside the counts and the new ids: one row either way.
-        select = f"SELECT {', '.join(columns)}, found.* FROM (SELECT 1) AS one LEFT JOIN {existing} AS found ON true"  # noqa: S608
+        select += f", found.* FROM (SELECT 1) AS one LEFT JOIN {quote(_EXISTING)} AS found ON true"
     return f"WITH {', '.join(pieces)} {select}"
-
-
-_parent_ids: dict[str, RawSQL] = {}
-
-
-def _parent_id(connection: Any, pk_column: str) -> RawSQL:
-    """The parent's new id, as a child's foreign key reads it inside the statement."""
-    expression = _parent_ids.get(pk_column)
-    if expression is None:
-        quote = connection.ops.quote_name
-        sql = f"(SELECT {quote(pk_column)} FROM {quote(_PARENT)})"  # noqa: S608 - names only
-        expression = _parent_ids[pk_column] = RawSQL(sql, ())  # noqa: S611
-    return expression
 
 
 def insert_with_children(
@@ -252,39 +333,34 @@ def insert_with_children(
     overrides: Mapping[str, Any] | None = None,
     unless: UnlessFound | None = None,
 ) -> bool:
-    """Insert ``parent`` and each child in one statement; every object gets its new id, as after save().
+    """Insert ``parent`` and each child (and theirs) in one statement; every object written gets its new
+    id, as after save().
 
     ``overrides`` set fields after Django's stamps (a message's ``created_at`` is when the customer
     wrote, not when it was stored); each child carries its own. ``unless``: a query that, when it
     finds a row, stops anything being inserted (find-or-create in one round trip); then this
     returns False and ``unless.row`` holds what it found. Otherwise it returns True.
     """
-    using = router.db_for_write(type(parent))
-    connection = connections[using]
-    parent_plan, parent_params, parent_shape = _insert_for(parent, connection=connection, overrides=overrides or {})
-    params = [*unless.params, *parent_params] if unless is not None else parent_params
-    shapes: list[Any] = [parent_shape]
-    child_plans = []
-    parent_id = _parent_id(connection, parent._meta.pk.column)
-    for child in children:
-        extra = dict(child.overrides)
-        extra[child.obj._meta.get_field(child.parent_field).attname] = parent_id
-        plan, child_params, shape = _insert_for(
-            child.obj, connection=connection, overrides=extra, ignore_conflicts=child.ignore_conflicts
-        )
-        child_plans.append(plan)
-        params.extend(child_params)
-        shapes.append(shape)
+    connection = connections[router.db_for_write(type(parent))]
+    nodes = _nodes(parent, children, connection, overrides or {}, unless)
+    params = list(unless.params) if unless is not None else []
+    for node in nodes:
+        params.extend(node.params)
+    shapes = [node.shape for node in nodes]
     with connection.cursor() as cursor:
         if None in shapes:
             if unless is not None:
                 raise ValueError("A find-or-create insert runs prepared: every row's SQL must be reusable.")
-            cursor.execute(_chain_sql(parent_plan, child_plans, connection), params)
+            cursor.execute(_chain_sql(nodes, connection, unless), params)
         else:
-            key = (tuple(shapes), unless.sql if unless is not None else None)
+            key = (
+                tuple(shapes),
+                tuple((node.cte, node.parent.cte if node.parent else None, node.sql) for node in nodes),
+                unless.sql if unless is not None else None,
+            )
             statement = _statements.get(key)
             if statement is None:
-                sql = _chain_sql(parent_plan, child_plans, connection, unless)
+                sql = _chain_sql(nodes, connection, unless)
                 statement = _statements[key] = (sql, statement_name(sql))
             execute_prepared(cursor, statement[0], params, name=statement[1])
         row = list(cursor.fetchone())
@@ -293,15 +369,18 @@ def insert_with_children(
         if found:
             unless.row = tuple(row[len(row) - unless.width :])
             return False
-    position = len(parent_plan.returning)
-    _assign_returned(parent, parent_plan, row[:position], connection)
-    for child, plan in zip(children, child_plans, strict=True):
-        width = len(plan.returning)
-        child.inserted = bool(row[position])
-        foreign_key = child.obj._meta.get_field(child.parent_field)
-        setattr(child.obj, foreign_key.attname, parent.pk)
-        foreign_key.set_cached_value(child.obj, parent)
-        if child.inserted:
-            _assign_returned(child.obj, plan, row[position + 1 : position + 1 + width], connection)
+    root = nodes[0]
+    position = len(root.plan.returning)
+    _assign_returned(parent, root.plan, row[:position], connection)
+    for node in nodes[1:]:
+        assert node.row is not None  # noqa: S101 - every row but the first has one
+        assert node.parent is not None  # noqa: S101 - and a row it points to
+        width = len(node.plan.returning)
+        node.row.inserted = bool(row[position])
+        foreign_key = node.obj._meta.get_field(node.row.parent_field)
+        setattr(node.obj, foreign_key.attname, node.parent.obj.pk)
+        foreign_key.set_cached_value(node.obj, node.parent.obj)
+        if node.row.inserted:
+            _assign_returned(node.obj, node.plan, row[position + 1 : position + 1 + width], connection)
         position += 1 + width
     return True

@@ -136,3 +136,40 @@ def test_unless_found_inserts_the_rows_when_the_query_finds_none(django_assert_n
     stored = Customer.objects.get(pk=customer.pk)
     assert (stored.name, stored.language) == ("Ana Lima", "pt-br")
     assert CustomerIdentity.objects.get(pk=claim.obj.pk).customer_id == customer.pk
+
+
+def test_rows_of_rows_are_written_in_the_same_statement_pointing_to_theirs(django_assert_num_queries):
+    customer = Customer(name="Ana Lima")
+    claim = ChildRow(CustomerIdentity(customer=customer, kind=IdentityKind.EMAIL, value="ana@example.test"), "customer")
+    ticket = _ticket(customer)
+    message = _message(ticket)
+    opened = ChildRow(ticket, "customer", children=[ChildRow(message, "ticket")], only_after=claim)
+
+    with django_assert_num_queries(1):
+        insert_with_children(customer, [claim, opened])
+
+    assert (claim.inserted, opened.inserted) == (True, True)
+    stored = Message.objects.select_related("ticket__customer").get(pk=message.pk)
+    assert stored.ticket.pk == ticket.pk
+    assert stored.ticket.customer.pk == customer.pk
+    assert ticket.number >= 1000  # the ticket-number sequence, though the row was written by INSERT ... SELECT
+
+
+def test_a_row_after_a_skipped_claim_is_not_written_nor_are_its_own():
+    CustomerIdentityFactory(kind=IdentityKind.EMAIL, value="taken@example.test")
+    customer = Customer(name="Second claimant")
+    claim = ChildRow(
+        CustomerIdentity(customer=customer, kind=IdentityKind.EMAIL, value="taken@example.test"),
+        "customer",
+        ignore_conflicts=True,
+    )
+    ticket = _ticket(customer)
+    message = _message(ticket)
+    opened = ChildRow(ticket, "customer", children=[ChildRow(message, "ticket")], only_after=claim)
+
+    insert_with_children(customer, [claim, opened])
+
+    assert (claim.inserted, opened.inserted, opened.children[0].inserted) == (False, False, False)
+    assert (ticket.pk, message.pk) == (None, None)
+    assert not Ticket.objects.exists()
+    assert not Message.objects.exists()

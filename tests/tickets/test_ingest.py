@@ -364,21 +364,86 @@ def test_redis_unreachable_after_commit_costs_the_live_event_not_the_message(
     assert [event["type"] for event in realtime.events_since(group=group, sequence=before)] == ["ticket.updated"]
 
 
-def test_a_new_customers_first_email_is_recorded_in_two_statements(django_assert_num_queries):
-    # The customer looked up and, since nobody owns the address, written with its identity; the ticket
-    # with its message and the acknowledgement it is owed (the desk here has no rules that would change
-    # the new ticket; the first message read them, and they stay cached until one changes).
+def test_a_new_customers_first_email_is_recorded_in_one_statement(django_assert_num_queries):
+    # The sender looked up and, since nobody owns the address, the customer with their identity, the
+    # ticket, its message and the acknowledgement it is owed (the desk here has no rules that would
+    # change the new ticket; the first message read them, and they stay cached until one changes).
     ingest(inbound=_email(sender_address="first@example.test", external_message_id=None))
-    with django_assert_num_queries(4, exact=True) as captured:  # inside the test's transaction: a savepoint
+    with django_assert_num_queries(3, exact=True) as captured:  # inside the test's transaction: a savepoint
         result = ingest(inbound=_email(external_message_id=None))
 
     assert result.is_new_ticket is True
     assert AcknowledgementRequest.objects.filter(ticket=result.ticket).count() == 1  # owed, and queued on commit
     assert Ticket.objects.get(pk=result.ticket.pk).messages.get() == result.message
     assert result.ticket.customer.identities.get().value == "maria@example.test"
+    assert Ticket.objects.get(pk=result.ticket.pk).customer_id == result.ticket.customer_id
     assert [executed_sql(query["sql"]).split()[0] for query in captured.captured_queries] == [
         "SAVEPOINT",
         "WITH",
-        "WITH",
         "RELEASE",
     ]
+
+
+def test_a_known_customers_new_email_looks_them_up_then_opens_the_ticket(django_assert_num_queries):
+    ingest(inbound=_email(external_message_id=None))
+    with django_assert_num_queries(4, exact=True):  # savepoint; the lookup; the ticket with its message; release
+        result = ingest(inbound=_email(external_message_id=None, subject="Another question"))
+
+    assert result.is_new_ticket is True
+    assert Customer.objects.count() == 1
+    assert Ticket.objects.filter(customer=result.ticket.customer).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_emails_from_a_new_address_at_once_open_two_tickets_for_one_customer():
+    """The second waits on the first's claim on the address, writes no ticket for a customer of its own,
+    and opens its ticket for the first's customer."""
+    import threading
+    import time
+
+    from django.db import connection, connections
+
+    first_inside, release_first, results = threading.Event(), threading.Event(), {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                results["first"] = ingest(inbound=_email(external_message_id="<one@mail.example.test>"))
+                first_inside.set()
+                release_first.wait(10)
+        finally:
+            connections.close_all()
+
+    def second() -> None:
+        try:
+            results["second"] = ingest(inbound=_email(external_message_id="<two@mail.example.test>"))
+        finally:
+            connections.close_all()
+
+    first_thread = threading.Thread(target=first)
+    first_thread.start()
+    assert first_inside.wait(10)
+    second_thread = threading.Thread(target=second)
+    second_thread.start()
+    deadline, blocked = time.monotonic() + 10, False
+    while not blocked and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            blocked = bool(cursor.fetchone()[0])
+        time.sleep(0.02)
+    assert blocked  # the second claim waits on the first transaction's identity row
+    release_first.set()
+    first_thread.join(10)
+    second_thread.join(10)
+
+    first_result, second_result = results["first"], results["second"]
+    assert (first_result.is_new_ticket, second_result.is_new_ticket) == (True, True)
+    customer = Customer.objects.get()
+    assert CustomerIdentity.objects.get().customer_id == customer.pk
+    assert sorted(Ticket.objects.values_list("customer_id", flat=True)) == [customer.pk, customer.pk]
+    assert Message.objects.count() == 2
+    assert sorted(AcknowledgementRequest.objects.values_list("ticket_id", flat=True)) == sorted(
+        [first_result.ticket.pk, second_result.ticket.pk]
+    )

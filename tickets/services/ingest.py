@@ -177,13 +177,90 @@ def _store_attachments(message: Message, attachments: tuple[InboundAttachment, .
         attachment.save()
 
 
-def _record(inbound: InboundMessage, staff_caller: User | None = None) -> IngestResult:
-    customer, is_new_customer = customer_find_or_create_by_identity(
+def _message_from(inbound: InboundMessage) -> Message:
+    return Message(
+        channel=inbound.channel,
+        direction=MessageDirection.INBOUND,
+        body_text=inbound.body_text,
+        body_html=sanitise_html(inbound.body_html) if inbound.body_html else "",
+        quoted_text=inbound.quoted_text,
+        external_message_id=inbound.external_message_id,
+        references=list(inbound.references),
+        sender_address=inbound.sender_address,
+    )
+
+
+def _opening(
+    inbound: InboundMessage, *, customer: Customer | None, order: Order | None, received_at: datetime
+) -> tuple[Ticket, Message, list[ChildRow]]:
+    """A new ticket for the message, and the rows written with it: its first message and, unless the
+    message is automated, the acknowledgement it is owed."""
+    ticket = Ticket(
+        subject=(inbound.subject or inbound.body_text[:80] or "(no subject)")[:255],
+        customer=customer,
+        channel=inbound.channel,
+        status=TicketStatus.NEW,
+        last_message_at=received_at,
+        order=order,
+    )
+    message = _message_from(inbound)
+    message.ticket = ticket
+    # The message is dated when the customer wrote it (a mailbox polled late), not when it was stored.
+    message_dates = {"created_at": inbound.received_at} if inbound.received_at else {}
+    owed = [ChildRow(acknowledgement_request_for(ticket), "ticket")] if not inbound.is_automated else []
+    return ticket, message, [ChildRow(message, "ticket", overrides=message_dates), *owed]
+
+
+def _sender(inbound: InboundMessage, received_at: datetime) -> tuple[Customer, bool, tuple[Ticket, Message] | None]:
+    """The customer behind the sender, whether they are new, and the ticket opened with them, if any.
+
+    A message that answers none of ours (no Message-IDs) from an address nobody owns can only open a
+    ticket: then the customer, their identity, the ticket, its first message and the acknowledgement
+    it is owed are written in one statement.
+    """
+    if inbound.references:
+        customer, is_new = customer_find_or_create_by_identity(
+            kind=inbound.sender_kind, value=inbound.sender_address, name=inbound.sender_name, language=inbound.language
+        )
+        return customer, is_new, None
+    ticket, message, rows = _opening(inbound, customer=None, order=None, received_at=received_at)
+    opened = ChildRow(ticket, "customer", children=rows)
+    customer, is_new = customer_find_or_create_by_identity(
         kind=inbound.sender_kind,
         value=inbound.sender_address,
         name=inbound.sender_name,
         language=inbound.language,
+        with_a_new_customer=[opened],
     )
+    return customer, is_new, (ticket, message) if opened.inserted else None
+
+
+def _record(inbound: InboundMessage, staff_caller: User | None = None) -> IngestResult:
+    received_at = inbound.received_at or timezone.now()
+    customer, is_new_customer, opened = _sender(inbound, received_at)
+    if opened is not None:
+        ticket, message = opened
+        is_new_ticket = True
+    else:
+        ticket, message, is_new_ticket = _thread_or_open(inbound, customer, is_new_customer, received_at, staff_caller)
+    _store_attachments(message, inbound.attachments)
+    if is_new_ticket:
+        ticket_on_created(ticket=ticket, first_message=message)
+    elif not inbound.is_automated:
+        from tickets.sla_hooks import sla_after_customer_message
+
+        sla_after_customer_message(ticket=ticket, received_at=received_at)
+    return IngestResult(ticket=ticket, message=message, is_new_ticket=is_new_ticket, is_duplicate=False)
+
+
+def _thread_or_open(
+    inbound: InboundMessage,
+    customer: Customer,
+    is_new_customer: bool,
+    received_at: datetime,
+    staff_caller: User | None,
+) -> tuple[Ticket, Message, bool]:
+    """The message on the conversation it continues, or on a new ticket: (ticket, message, is it new)."""
     # A customer created just now has no orders and no tickets: only a Message-ID can thread their message.
     order = None if is_new_customer else _mentioned_order(inbound, customer)
     target = _thread_target(inbound, customer, order) if inbound.references or not is_new_customer else None
@@ -194,52 +271,24 @@ def _record(inbound: InboundMessage, staff_caller: User | None = None) -> Ingest
         and not Ticket.objects.filter(tickets_visible_to(staff_caller), pk=conversation.pk).exists()
     ):
         conversation = None  # the caller may not see that conversation: the message opens a ticket of its own
-    is_new_ticket = conversation is None
-    received_at = inbound.received_at or timezone.now()
-    message = Message(
-        channel=inbound.channel,
-        direction=MessageDirection.INBOUND,
-        body_text=inbound.body_text,
-        body_html=sanitise_html(inbound.body_html) if inbound.body_html else "",
-        quoted_text=inbound.quoted_text,
-        external_message_id=inbound.external_message_id,
-        references=list(inbound.references),
-        sender_address=inbound.sender_address,
-    )
-    # The message is dated when the customer wrote it (a mailbox polled late), not when it was stored.
-    message_dates = {"created_at": inbound.received_at} if inbound.received_at else {}
     if conversation is None:
-        ticket = Ticket(
-            subject=(inbound.subject or inbound.body_text[:80] or "(no subject)")[:255],
-            customer=customer,
-            channel=inbound.channel,
-            status=TicketStatus.NEW,
-            last_message_at=received_at,
-            order=order,
-        )
-        message.ticket = ticket
+        ticket, message, rows = _opening(inbound, customer=customer, order=order, received_at=received_at)
         # The ticket, its first message and the acknowledgement it is owed: one statement.
-        owed = [ChildRow(acknowledgement_request_for(ticket), "ticket")] if not inbound.is_automated else []
-        insert_with_children(ticket, [ChildRow(message, "ticket", overrides=message_dates), *owed])
-    else:
-        ticket = conversation
-        Ticket.objects.filter(pk=ticket.pk).update(last_message_at=received_at, version=F("version") + 1)
-        ticket.refresh_from_db(fields=["last_message_at", "version"])
-        # The customer's answer reopens a solved or pending ticket, through the status table like any
-        # other change (SLA clocks resume, the change is recorded); an auto-reply (out of office) to our
-        # "solved" mail does not.
-        if ticket.status in {TicketStatus.SOLVED, TicketStatus.PENDING} and not inbound.is_automated:
-            ticket_apply_status(ticket=ticket, status=TicketStatus.OPEN, actor=None)
-        message.ticket = ticket
-        insert_with_children(message, overrides=message_dates)
-    _store_attachments(message, inbound.attachments)
-    if is_new_ticket:
-        ticket_on_created(ticket=ticket, first_message=message)
-    elif not inbound.is_automated:
-        from tickets.sla_hooks import sla_after_customer_message
-
-        sla_after_customer_message(ticket=ticket, received_at=received_at)
-    return IngestResult(ticket=ticket, message=message, is_new_ticket=is_new_ticket, is_duplicate=False)
+        insert_with_children(ticket, rows)
+        return ticket, message, True
+    ticket = conversation
+    Ticket.objects.filter(pk=ticket.pk).update(last_message_at=received_at, version=F("version") + 1)
+    ticket.refresh_from_db(fields=["last_message_at", "version"])
+    # The customer's answer reopens a solved or pending ticket, through the status table like any
+    # other change (SLA clocks resume, the change is recorded); an auto-reply (out of office) to our
+    # "solved" mail does not.
+    if ticket.status in {TicketStatus.SOLVED, TicketStatus.PENDING} and not inbound.is_automated:
+        ticket_apply_status(ticket=ticket, status=TicketStatus.OPEN, actor=None)
+    message = _message_from(inbound)
+    message.ticket = ticket
+    message_dates = {"created_at": inbound.received_at} if inbound.received_at else {}
+    insert_with_children(message, overrides=message_dates)
+    return ticket, message, False
 
 
 def ingest(*, inbound: InboundMessage, staff_caller: User | None = None) -> IngestResult:
