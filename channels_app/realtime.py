@@ -30,6 +30,10 @@ from tickets.events import TicketChange
 logger = logging.getLogger(__name__)
 AGENT_INBOX_GROUP = "agents.inbox"
 BACKLOG_SIZE = 1000
+# A group's counter and backlog live this long after its latest event. A page that reconnects after
+# longer than that finds the counter started again and reads what it shows afresh (the "reset" answer);
+# without it every ticket that ever changed would keep two keys in Redis for good.
+BACKLOG_SECONDS = 2 * 24 * 3600
 _KEY_PREFIX = "helpdesk:realtime"
 
 
@@ -55,7 +59,7 @@ def _backlog_key(group: str) -> str:
 # each, how many members the group has in the channel layer (-1: not asked), so events for groups
 # nobody has open (the page of a ticket created just now) are never handed to the broadcaster.
 # KEYS: per event, its group's sequence and backlog key, and the layer's group key when asked;
-# ARGV: the backlog size, the number of keys per event (2 or 3), then each event body.
+# ARGV: the backlog size, the number of keys per event (2 or 3), how long the keys live, then each event body.
 _NUMBER_AND_STORE = """
 local stored = {}
 local per_event = tonumber(ARGV[2])
@@ -66,9 +70,11 @@ for index = 1, #KEYS / per_event do
         -- A counter starting (again: Redis lost it) makes any backlog left from before it meaningless.
         redis.call('DEL', KEYS[base + 2])
     end
-    local event = '{"seq":' .. sequence .. ',' .. string.sub(ARGV[index + 2], 2)
+    local event = '{"seq":' .. sequence .. ',' .. string.sub(ARGV[index + 3], 2)
     redis.call('ZADD', KEYS[base + 2], sequence, event)
     redis.call('ZREMRANGEBYRANK', KEYS[base + 2], 0, -tonumber(ARGV[1]) - 1)
+    redis.call('EXPIRE', KEYS[base + 1], ARGV[3])
+    redis.call('EXPIRE', KEYS[base + 2], ARGV[3])
     local members = -1
     if per_event == 3 then
         members = redis.call('ZCARD', KEYS[base + 3])
@@ -243,7 +249,7 @@ def _store(events: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[dict[str
             keys.append(key_of(group))
     bodies = [json.dumps({"type": event_type, "payload": payload}) for _group, event_type, payload in events]
     per_event = 3 if key_of is not None else 2
-    replies = _number_and_store()(keys=keys, args=[BACKLOG_SIZE, per_event, *bodies])
+    replies = _number_and_store()(keys=keys, args=[BACKLOG_SIZE, per_event, BACKLOG_SECONDS, *bodies])
     return [(json.loads(raw), int(members)) for raw, members in replies]
 
 

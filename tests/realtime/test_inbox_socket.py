@@ -398,3 +398,17 @@ def test_an_event_for_a_group_nobody_is_in_is_kept_for_catch_up_and_not_broadcas
     assert [event["seq"] for event in realtime.events_since(group=nobody, sequence=0)] == [first]
     assert [event["seq"] for event in realtime.events_since(group=listened, sequence=0)] == [second]
     async_to_sync(layer.group_discard)(listened, "specific.someone!listening")
+
+
+def test_a_groups_counter_and_backlog_expire_after_its_last_event():
+    group = f"agents.ticket.expiring-{uuid.uuid4().hex}"
+    client = realtime.redis_client()
+
+    realtime.publish_now(group=group, event_type="ticket.updated", payload={})
+
+    sequence_key, backlog_key = realtime._sequence_key(group), realtime._backlog_key(group)
+    for key in (sequence_key, backlog_key):
+        assert 0 < client.ttl(key) <= realtime.BACKLOG_SECONDS  # no ticket keeps its keys for good
+    client.expire(sequence_key, 5)
+    realtime.publish_now(group=group, event_type="ticket.updated", payload={})
+    assert client.ttl(sequence_key) > 5  # each event renews them
