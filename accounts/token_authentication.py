@@ -2,13 +2,15 @@
 
 DRF's TokenAuthentication reads the token and its user with one joined query on every request. The
 user is kept in the cache (Redis) under a digest of the token (never the token itself) for
-TOKEN_USER_TIMEOUT; saving or deleting the user, or deleting the token, drops the copy at once and
-again on commit. Nothing read inside a transaction that changed a user or a permission is kept.
+TOKEN_USER_TIMEOUT; saving or deleting the user, or deleting the token, replaces the copy at once and
+again on commit with a FORGOTTEN mark, and a copy is only ever added, never written over one, so a
+request that read the token just before it was revoked cannot bring it back. Nothing read inside a
+transaction that changed a user or a permission is kept.
 
 The copy carries the user's permissions too, stamped with the permission generation they were read
 at (``accounts.permission_cache``), and both are read in one round trip: a request with a known
 token asks Redis once before its view runs. Permissions stamped with an older generation are read
-again as usual.
+again as usual, and the copy is left to expire rather than renewed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from accounts.permission_cache import GENERATION_KEY, change_pending, permission
 from helpdesk.core.cache_generation import now_and_on_commit
 
 TOKEN_USER_TIMEOUT = 300
+# A token revoked (or its user changed) leaves this in place of its copy for a while, so a request that
+# read the token from the database just before cannot put a copy back afterwards (copies are only added).
+FORGOTTEN = "forgotten"
+FORGOTTEN_SECONDS = 60
 
 
 def _cache_key(token_key: str) -> str:
@@ -47,7 +53,7 @@ def _keep(cache_key: str, user: Any, *, known_generation: int | None) -> None:
     for attribute in _PERMISSION_ATTRIBUTES:
         kept.__dict__.pop(attribute, None)
     if not change_pending():
-        cache.set(cache_key, (kept, generation, sorted(permissions)), TOKEN_USER_TIMEOUT)
+        cache.add(cache_key, (kept, generation, sorted(permissions)), TOKEN_USER_TIMEOUT)
 
 
 class CachedTokenAuthentication(TokenAuthentication):
@@ -64,15 +70,15 @@ class CachedTokenAuthentication(TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         if generation == permissions_generation(known=found.get(GENERATION_KEY)):
             user._perm_cache = set(permissions)
-        else:  # roles changed since: the backend reads the permissions again, and the copy is renewed
-            _keep(cache_key, user, known_generation=found.get(GENERATION_KEY))
+        # Otherwise roles changed since: the backend reads the permissions (its own cache) until the copy
+        # expires. The copy is not renewed: a renewal could land after the token was revoked.
         return user, Token(key=key, user=user)
 
 
 def _forget(token_keys: list[str]) -> None:
     if token_keys:
-        cache_keys = [_cache_key(key) for key in token_keys]
-        now_and_on_commit(lambda: cache.delete_many(cache_keys))
+        forgotten = dict.fromkeys((_cache_key(key) for key in token_keys), FORGOTTEN)
+        now_and_on_commit(lambda: cache.set_many(forgotten, FORGOTTEN_SECONDS))
 
 
 def token_deleted(*, instance: Token, **_signal: Any) -> None:

@@ -22,8 +22,8 @@ from tickets.status_effects import tickets_close_solved, tickets_remind_pending
 
 
 @shared_task(acks_late=True, max_retries=3, autoretry_for=(ConnectionError, OperationalError), retry_backoff=True)
-def send_owed_acknowledgements_task() -> int:
-    return acknowledgements_send_owed()
+def send_owed_acknowledgements_task(grace_seconds: float = 0.0) -> int:
+    return acknowledgements_send_owed(grace_seconds=grace_seconds)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=6)

@@ -95,3 +95,21 @@ def test_a_permission_taken_from_the_role_is_seen_by_the_next_request(agent_toke
 
     refused = client.post("/api/v1/tickets/", {**body, "customer_email": "bea@shop.test"}, format="json")
     assert refused.status_code == 403
+
+
+def test_a_token_revoked_while_a_request_was_reading_it_is_not_kept(agent_token, monkeypatch):
+    from rest_framework.authentication import TokenAuthentication
+
+    read_from_database = TokenAuthentication.authenticate_credentials
+
+    def revoked_meanwhile(self, key):
+        found = read_from_database(self, key)
+        Token.objects.filter(key=key).get().delete()  # another request revokes it and commits, now
+        return found
+
+    monkeypatch.setattr(TokenAuthentication, "authenticate_credentials", revoked_meanwhile)
+    client = _client(agent_token)
+    assert client.get(ME).status_code == 200  # this request had read the token before it was revoked
+    monkeypatch.setattr(TokenAuthentication, "authenticate_credentials", read_from_database)
+
+    assert client.get(ME).status_code == 401

@@ -74,8 +74,8 @@ def acknowledgements(monkeypatch):
 
     acknowledged: list[int] = []
 
-    def run_now() -> None:
-        tasks.send_owed_acknowledgements_task()
+    def run_now(**task: float) -> None:
+        tasks.send_owed_acknowledgements_task(**task)
         new = AutoAcknowledgement.objects.exclude(ticket_id__in=acknowledged).order_by("pk")
         acknowledged.extend(new.values_list("ticket_id", flat=True))
 

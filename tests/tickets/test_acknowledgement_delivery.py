@@ -253,7 +253,7 @@ def test_a_sender_past_its_time_hands_the_rest_to_a_fresh_task(monkeypatch):
     from tickets import tasks
 
     senders = []
-    monkeypatch.setattr(tasks.send_owed_acknowledgements_task, "delay", lambda: senders.append("sender"))
+    monkeypatch.setattr(tasks.send_owed_acknowledgements_task, "delay", lambda **task: senders.append("sender"))
     for number in range(3):
         _owed_ticket(f"customer{number}@customers.test")
 

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 def queued(monkeypatch):
     """Each sender task queued, instead of on the broker."""
     senders: list[str] = []
-    monkeypatch.setattr(tasks.send_owed_acknowledgements_task, "delay", lambda: senders.append("sender"))
+    monkeypatch.setattr(tasks.send_owed_acknowledgements_task, "delay", lambda **task: senders.append("sender"))
     return senders
 
 
@@ -107,7 +107,7 @@ def test_automated_mail_owes_nothing(queued, django_capture_on_commit_callbacks)
 def test_an_unreachable_broker_after_commit_loses_neither_the_message_nor_the_acknowledgement(
     monkeypatch, django_capture_on_commit_callbacks
 ):
-    def broker_down():
+    def broker_down(**task):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(tasks.send_owed_acknowledgements_task, "delay", broker_down)
@@ -177,12 +177,13 @@ def test_a_queued_sender_that_was_lost_holds_up_the_next_only_until_its_mark_exp
 
 
 def test_a_process_that_just_queued_the_sender_does_not_ask_again_for_the_quiet_time(
-    queued, monkeypatch, settings, django_capture_on_commit_callbacks
+    monkeypatch, settings, django_capture_on_commit_callbacks
 ):
     from tickets.services import acknowledgement
 
     settings.ACKNOWLEDGEMENT_WAKE_QUIET_SECONDS = 30.0
-    asked = []
+    queued, asked = [], []
+    monkeypatch.setattr(tasks.send_owed_acknowledgements_task, "delay", lambda **task: queued.append(task))
     add = cache.add
     monkeypatch.setattr(
         acknowledgement.cache, "add", lambda *args, **kwargs: asked.append(args[0]) or add(*args, **kwargs)
@@ -193,35 +194,66 @@ def test_a_process_that_just_queued_the_sender_does_not_ask_again_for_the_quiet_
     with django_capture_on_commit_callbacks(execute=True):
         ingest(inbound=_email(2))
 
-    assert (queued, asked) == (["sender"], [SENDER_QUEUED_MARK])  # the second ticket asked nobody
+    assert queued == [{"grace_seconds": 120.0}]  # the sender is told to look again four quiet times later
+    assert asked == [SENDER_QUEUED_MARK]  # the second ticket asked nobody
     assert AcknowledgementRequest.objects.count() == 2  # both owed: the queued sender takes both
 
     acknowledgement._quiet.since -= 31  # the quiet time is over: the next ticket asks again
     cache.delete(SENDER_QUEUED_MARK)  # (the sender started meanwhile)
     with django_capture_on_commit_callbacks(execute=True):
         ingest(inbound=_email(3))
-    assert (queued, asked) == (["sender", "sender"], [SENDER_QUEUED_MARK, SENDER_QUEUED_MARK])
+    assert (len(queued), asked) == (2, [SENDER_QUEUED_MARK, SENDER_QUEUED_MARK])
+
+
+def test_a_sender_found_queued_by_another_process_does_not_make_this_one_quiet(
+    queued, settings, django_capture_on_commit_callbacks
+):
+    settings.ACKNOWLEDGEMENT_WAKE_QUIET_SECONDS = 30.0
+    cache.add(SENDER_QUEUED_MARK, 1, timeout=30)  # someone else's: its task may yet fail to queue
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(inbound=_email(1))
+    cache.delete(SENDER_QUEUED_MARK)  # it did fail, and the mark was taken back
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(inbound=_email(2))
+
+    assert queued == ["sender"]  # the second ticket asked again and queued one
 
 
 def test_a_sender_looks_once_more_after_running_out_and_takes_a_ticket_committed_meanwhile(
-    queued, monkeypatch, settings
+    queued, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
     from tickets.services import acknowledgement
 
     settings.ACKNOWLEDGEMENT_WAKE_QUIET_SECONDS = 0.05
-    ingest(inbound=_email(1))
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(inbound=_email(1))  # queues the sender: this process is quiet now
     waited = []
 
     def a_ticket_arrives_while_it_waits(seconds):
         waited.append(seconds)
         if len(waited) == 1:
-            ingest(inbound=_email(2))  # its process stayed quiet: it saw this sender queued a moment ago
+            with django_capture_on_commit_callbacks(execute=True):
+                ingest(inbound=_email(2))  # within the quiet time: nobody is asked
 
-    monkeypatch.setattr(acknowledgement.time, "sleep", a_ticket_arrives_while_it_waits)
+    monkeypatch.setattr(acknowledgement, "_wait", a_ticket_arrives_while_it_waits)
 
-    handled = acknowledgements_send_owed()
+    handled = acknowledgements_send_owed(grace_seconds=0.2)
 
+    assert queued == ["sender"]  # only the first ticket queued a sender
     assert handled == 2
     assert waited == [0.2, 0.2]  # four quiet times, after each time it ran out
     assert sorted(sent.to[0] for sent in mail.outbox) == ["customer1@example.test", "customer2@example.test"]
     assert not AcknowledgementRequest.objects.exists()
+
+
+def test_a_sender_looks_again_as_long_as_the_process_that_queued_it_asked(settings, monkeypatch):
+    from tickets.services import acknowledgement
+
+    settings.ACKNOWLEDGEMENT_WAKE_QUIET_SECONDS = 0.0  # this worker's own setting
+    waited = []
+    monkeypatch.setattr(acknowledgement, "_wait", waited.append)
+
+    acknowledgements_send_owed(grace_seconds=0.4)
+
+    assert waited == [0.4]

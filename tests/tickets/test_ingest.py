@@ -345,7 +345,7 @@ def test_redis_unreachable_after_commit_costs_the_live_event_not_the_message(
         return store(events)
 
     monkeypatch.setattr(realtime, "_store", redis_down)
-    monkeypatch.setattr("tickets.tasks.send_owed_acknowledgements_task.delay", lambda: None)
+    monkeypatch.setattr("tickets.tasks.send_owed_acknowledgements_task.delay", lambda **task: None)
     with django_capture_on_commit_callbacks(execute=True):
         result = ingest(inbound=_email())  # does not raise: the sender is not asked to send it again
     assert realtime.flush_broadcasts()

@@ -108,9 +108,13 @@ def _quiet_seconds() -> float:
     return float(settings.ACKNOWLEDGEMENT_WAKE_QUIET_SECONDS)
 
 
-def sender_grace_seconds() -> float:
-    """How long a sender keeps looking for new requests after it finds none (four quiet times)."""
-    return 4 * _quiet_seconds()
+def _grace_for(quiet_seconds: float) -> float:
+    """How long a sender keeps looking for new requests after it finds none: four quiet times."""
+    return 4 * quiet_seconds
+
+
+def _wait(seconds: float) -> None:
+    time.sleep(seconds)
 
 
 def acknowledgements_wake(*, handing_over: bool = False) -> None:
@@ -120,30 +124,34 @@ def acknowledgements_wake(*, handing_over: bool = False) -> None:
     the next. A mark whose task was lost expires after SENDER_MARK_SECONDS; a cache that cannot be
     reached queues a sender every time, which costs a task and loses nothing.
 
-    Once this process has queued a sender or found one queued, it does not ask again for
-    ACKNOWLEDGEMENT_WAKE_QUIET_SECONDS: that sender starts after that moment, and a sender looks for
-    new requests once more ``sender_grace_seconds`` (longer) after it runs out, so a ticket committed
-    in the quiet time is found. A sender ``handing_over`` to its successor always asks.
+    Once this process has queued a sender itself, it does not ask again for
+    ACKNOWLEDGEMENT_WAKE_QUIET_SECONDS: that sender starts after that moment and is told this
+    process's grace (four quiet times), the time it keeps looking for new requests after it runs out,
+    so a ticket committed in the quiet time is found whatever the worker's own settings say. A sender
+    found queued by someone else does not make this process quiet (its task may yet fail to queue).
+    A sender ``handing_over`` to its successor always asks.
     """
     from tickets.tasks import send_owed_acknowledgements_task
 
     started = time.monotonic()
-    if not handing_over and started - _quiet.since < _quiet_seconds():
+    quiet = _quiet_seconds()
+    if not handing_over and started - _quiet.since < quiet:
         return
     try:
         already_queued = not cache.add(SENDER_QUEUED_MARK, 1, timeout=SENDER_MARK_SECONDS)
     except (OSError, RedisError) as error:
         logger.warning("could not read whether an acknowledgement sender is queued (%r); queueing one", error)
         already_queued = False
-    if not already_queued:
-        try:
-            send_owed_acknowledgements_task.delay()
-        except Exception:
-            # Not queued after all: the next new ticket (or beat) must try again instead of trusting the mark.
-            with contextlib.suppress(OSError, RedisError):
-                cache.delete(SENDER_QUEUED_MARK)
-            raise
-    _quiet.since = started  # measured from before the mark was read: the sender starts after it
+    if already_queued:
+        return
+    try:
+        send_owed_acknowledgements_task.delay(grace_seconds=_grace_for(quiet))
+    except Exception:
+        # Not queued after all: the next new ticket (or beat) must try again instead of trusting the mark.
+        with contextlib.suppress(OSError, RedisError):
+            cache.delete(SENDER_QUEUED_MARK)
+        raise
+    _quiet.since = started  # measured from before the mark was set: the sender starts after it
 
 
 def acknowledgements_wake_forget() -> None:
@@ -230,7 +238,7 @@ def acknowledgements_claim(*, at_most: int) -> list[RecordedAcknowledgement]:
 
 
 def acknowledgements_send_owed(
-    *, batch_size: int = SENDER_BATCH_SIZE, budget_seconds: float = SENDER_BUDGET_SECONDS
+    *, batch_size: int = SENDER_BATCH_SIZE, budget_seconds: float = SENDER_BUDGET_SECONDS, grace_seconds: float = 0.0
 ) -> int:
     """What the sender task does: record and send every owed acknowledgement, a batch at a time.
 
@@ -248,14 +256,15 @@ def acknowledgements_send_owed(
         logger.warning("could not clear the acknowledgement sender's mark (%r)", error)
     deadline = time.monotonic() + budget_seconds
     handled = 0
+    # The process that queued this sender stays quiet for a while: look once more that long after running out.
+    grace = max(grace_seconds, _grace_for(_quiet_seconds()))
     looked_again = False
     while True:
         batch = acknowledgements_claim(at_most=batch_size)
         if not batch:
-            if looked_again or sender_grace_seconds() <= 0:
+            if looked_again or grace <= 0:
                 break
-            # Processes that queued or saw this sender stay quiet for a while: look once more after it.
-            time.sleep(sender_grace_seconds())
+            _wait(grace)
             looked_again = True
             continue
         looked_again = False
