@@ -72,7 +72,7 @@ class _InsertPlan:
         return params
 
 
-_plans: dict[tuple[Any, ...], _InsertPlan | None] = {}  # None: a shape that is compiled every time
+_plans: dict[tuple[Any, ...], _InsertPlan] = {}  # a shape that does not check out is never kept
 _statements: dict[tuple[Any, ...], tuple[str, str]] = {}  # the chain's SQL and its prepared name
 _insertable: dict[type[Model], tuple[Field, ...]] = {}
 
@@ -220,19 +220,7 @@ def _only_if(sql: str, condition: str) -> str:
     return f"{head} SELECT {values[:end]} WHERE {condition}{values[end + 1 :]}"
 
 
-@dataclass(eq=False)
-class _Node:
-    """One row of the chain: its CTE, the row it points to, and whether it may be skipped."""
-
-    obj: Model
-    cte: str
-    plan: _InsertPlan
-    params: list[Any]
-    shape: tuple[Any, ...] | None
-    sql: str
-    parent: _Node | None = None
-    row: ChildRow | None = None  # None for the chain's first row
-    may_skip: bool = False
+_pointers: dict[str, RawSQL] = {}
 
 
 def _pointer(connection: Any, cte: str, pk_column: str) -> RawSQL:
@@ -246,7 +234,27 @@ def _pointer(connection: Any, cte: str, pk_column: str) -> RawSQL:
     return expression
 
 
-_pointers: dict[str, RawSQL] = {}
+@dataclass(eq=False)
+class _Node:
+    """One row of the chain: its CTE, the row it points to, and what its insert waits on."""
+
+    obj: Model
+    cte: str
+    plan: _InsertPlan
+    params: list[Any]
+    shape: tuple[Any, ...] | None
+    conditions: tuple[str, ...] = ()  # all must hold for the row to be written
+    parent: _Node | None = None
+    row: ChildRow | None = None  # None for the chain's first row
+    ignore_conflicts: bool = False
+
+    @property
+    def may_skip(self) -> bool:
+        return bool(self.conditions) or self.ignore_conflicts
+
+    @property
+    def sql(self) -> str:
+        return _only_if(self.plan.sql, " AND ".join(self.conditions)) if self.conditions else self.plan.sql
 
 
 def _nodes(
@@ -260,10 +268,8 @@ def _nodes(
     plan, params, shape = _insert_for(
         parent, connection=connection, overrides=overrides, inline_defaults=unless is not None
     )
-    sql = plan.sql
-    if unless is not None:
-        sql = _only_if(sql, f"NOT EXISTS (SELECT FROM {quote(_EXISTING)})")
-    root = _Node(parent, _PARENT, plan, params, shape, sql, may_skip=unless is not None)
+    conditions = (f"NOT EXISTS (SELECT FROM {quote(_EXISTING)})",) if unless is not None else ()
+    root = _Node(parent, _PARENT, plan, params, shape, conditions)
     nodes = [root]
     by_row: dict[int, _Node] = {}
 
@@ -284,17 +290,16 @@ def _nodes(
                 ignore_conflicts=child.ignore_conflicts,
                 inline_defaults=bool(conditions),
             )
-            sql = _only_if(plan.sql, " AND ".join(conditions)) if conditions else plan.sql
             node = _Node(
                 child.obj,
                 f"chain_row_{len(nodes)}",
                 plan,
                 params,
                 shape,
-                sql,
+                tuple(conditions),
                 parent_node,
                 child,
-                may_skip=bool(conditions) or child.ignore_conflicts,
+                child.ignore_conflicts,
             )
             nodes.append(node)
             by_row[id(child)] = node
@@ -355,7 +360,7 @@ def insert_with_children(
         else:
             key = (
                 tuple(shapes),
-                tuple((node.cte, node.parent.cte if node.parent else None, node.sql) for node in nodes),
+                tuple((node.cte, node.parent.cte if node.parent else None, node.conditions) for node in nodes),
                 unless.sql if unless is not None else None,
             )
             statement = _statements.get(key)

@@ -1,15 +1,15 @@
 """Finding the customer behind an inbound message's address: found, created once, never twice."""
 
 import threading
-import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from customers.choices import IdentityKind
 from customers.identities import customer_find_or_create_by_identity, identity_normalise, identity_value_normalize
 from customers.models import Customer, CustomerIdentity
 from tests.customers.factories import CustomerFactory, CustomerIdentityFactory
+from tests.support.database import wait_for_a_blocked_query
 
 
 @pytest.mark.django_db
@@ -36,19 +36,6 @@ def test_a_known_address_finds_its_customer_with_one_query(django_assert_num_que
 
     assert (customer, customer.name, created) == (owner, "Ana Lima", False)
     assert Customer.objects.count() == 1
-
-
-def _wait_for_a_blocked_query(timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.mark.django_db(transaction=True)
@@ -80,7 +67,7 @@ def test_two_messages_from_a_new_address_at_once_make_one_customer():
     assert first_inside.wait(10)
     second_thread = threading.Thread(target=second)
     second_thread.start()
-    assert _wait_for_a_blocked_query()  # the second claim is waiting on the first transaction's row
+    assert wait_for_a_blocked_query()  # the second claim is waiting on the first transaction's row
     release_first.set()
     first_thread.join(10)
     second_thread.join(10)

@@ -399,9 +399,10 @@ def test_two_first_emails_from_a_new_address_at_once_open_two_tickets_for_one_cu
     """The second waits on the first's claim on the address, writes no ticket for a customer of its own,
     and opens its ticket for the first's customer."""
     import threading
-    import time
 
-    from django.db import connection, connections
+    from django.db import connections
+
+    from tests.support.database import wait_for_a_blocked_query
 
     first_inside, release_first, results = threading.Event(), threading.Event(), {}
 
@@ -425,15 +426,7 @@ def test_two_first_emails_from_a_new_address_at_once_open_two_tickets_for_one_cu
     assert first_inside.wait(10)
     second_thread = threading.Thread(target=second)
     second_thread.start()
-    deadline, blocked = time.monotonic() + 10, False
-    while not blocked and time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            blocked = bool(cursor.fetchone()[0])
-        time.sleep(0.02)
-    assert blocked  # the second claim waits on the first transaction's identity row
+    assert wait_for_a_blocked_query()  # the second claim waits on the first transaction's identity row
     release_first.set()
     first_thread.join(10)
     second_thread.join(10)

@@ -190,6 +190,11 @@ def _message_from(inbound: InboundMessage) -> Message:
     )
 
 
+def _message_dates(inbound: InboundMessage) -> dict[str, datetime]:
+    """The message is dated when the customer wrote it (a mailbox polled late), not when it was stored."""
+    return {"created_at": inbound.received_at} if inbound.received_at else {}
+
+
 def _opening(
     inbound: InboundMessage, *, customer: Customer | None, order: Order | None, received_at: datetime
 ) -> tuple[Ticket, Message, list[ChildRow]]:
@@ -205,10 +210,8 @@ def _opening(
     )
     message = _message_from(inbound)
     message.ticket = ticket
-    # The message is dated when the customer wrote it (a mailbox polled late), not when it was stored.
-    message_dates = {"created_at": inbound.received_at} if inbound.received_at else {}
     owed = [ChildRow(acknowledgement_request_for(ticket), "ticket")] if not inbound.is_automated else []
-    return ticket, message, [ChildRow(message, "ticket", overrides=message_dates), *owed]
+    return ticket, message, [ChildRow(message, "ticket", overrides=_message_dates(inbound)), *owed]
 
 
 def _sender(inbound: InboundMessage, received_at: datetime) -> tuple[Customer, bool, tuple[Ticket, Message] | None]:
@@ -218,21 +221,21 @@ def _sender(inbound: InboundMessage, received_at: datetime) -> tuple[Customer, b
     ticket: then the customer, their identity, the ticket, its first message and the acknowledgement
     it is owed are written in one statement.
     """
-    if inbound.references:
-        customer, is_new = customer_find_or_create_by_identity(
-            kind=inbound.sender_kind, value=inbound.sender_address, name=inbound.sender_name, language=inbound.language
-        )
-        return customer, is_new, None
-    ticket, message, rows = _opening(inbound, customer=None, order=None, received_at=received_at)
-    opened = ChildRow(ticket, "customer", children=rows)
+    opening: tuple[Ticket, Message] | None = None
+    with_a_new_customer: list[ChildRow] = []
+    if not inbound.references:
+        ticket, message, rows = _opening(inbound, customer=None, order=None, received_at=received_at)
+        opening = (ticket, message)
+        with_a_new_customer.append(ChildRow(ticket, "customer", children=rows))
     customer, is_new = customer_find_or_create_by_identity(
         kind=inbound.sender_kind,
         value=inbound.sender_address,
         name=inbound.sender_name,
         language=inbound.language,
-        with_a_new_customer=[opened],
+        with_a_new_customer=with_a_new_customer,
     )
-    return customer, is_new, (ticket, message) if opened.inserted else None
+    opened = bool(with_a_new_customer) and with_a_new_customer[0].inserted
+    return customer, is_new, opening if opened else None
 
 
 def _record(inbound: InboundMessage, staff_caller: User | None = None) -> IngestResult:
@@ -286,8 +289,7 @@ def _thread_or_open(
         ticket_apply_status(ticket=ticket, status=TicketStatus.OPEN, actor=None)
     message = _message_from(inbound)
     message.ticket = ticket
-    message_dates = {"created_at": inbound.received_at} if inbound.received_at else {}
-    insert_with_children(message, overrides=message_dates)
+    insert_with_children(message, overrides=_message_dates(inbound))
     return ticket, message, False
 
 
